@@ -1,0 +1,30 @@
+"""Certify one shard of the test subset with Cohen et al.'s CERTIFY, at a fixed noise level or at
+each example's sigma from an assignment TSV (a search result). Resumes an interrupted run."""
+
+import numpy as np
+
+from insta_rs.certify_run import certify_to_tsv
+from insta_rs.noise import level_to_sigma
+from insta_rs.runlog import setup_step_logging
+from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positions
+
+
+def main(snakemake) -> None:
+    setup_step_logging(snakemake.log[0], snakemake.threads)
+    params = snakemake.params
+    certify = params.certify
+    x, labels, idx = examples(params.dataset, "test")
+    shard = shard_positions(len(idx), params.shard)
+    x, labels, idx = x[shard], labels[shard], idx[shard]
+    if "assignment" in snakemake.input.keys():
+        sigma = assigned_sigma(snakemake.input.assignment, idx)
+    else:
+        sigma = np.full(len(idx), level_to_sigma(params.level, params.sigma0))
+    smoother = make_smoother(snakemake.input.model, params.dataset["num_classes"], certify["batch_size"],
+                             params.device, params.precision, snakemake.resources.gpu)
+    examples_per_chunk = max(1, 4 * certify["batch_size"] // (certify["n0"] + certify["n"]))
+    certify_to_tsv(smoother, x, labels, idx, sigma, snakemake.output.tsv, certify["n0"], certify["n"],
+                   certify["alpha"], certify["seed"], examples_per_chunk, certify["record_time"])
+
+
+main(snakemake)  # noqa: F821

@@ -1,0 +1,99 @@
+"""Atomic file output and the certification TSV format (Cohen et al. compatible).
+
+Nothing is ever visible half-written: every writer goes through a temporary file in the same
+directory that is fsynced and then renamed over the target with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+import pandas as pd
+import torch
+
+CERTIFY_COLUMNS = [
+    "idx", "label", "predict", "radius", "correct", "time",
+    "sigma", "pA_lower", "nA", "n0A", "n0", "n", "alpha", "seed",
+]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
+    """``torch.save`` through :func:`atomic_write`."""
+    with atomic_write(path, "wb") as handle:
+        torch.save(obj, handle)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a whole text file atomically."""
+    with atomic_write(path, "w") as handle:
+        handle.write(text)
+
+
+def format_certify_row(row: dict) -> str:
+    """One TSV line in :data:`CERTIFY_COLUMNS` order; radius and pA_lower with 6 decimals."""
+    fields = {
+        **row,
+        "radius": f"{row['radius']:.6f}",
+        "pA_lower": f"{row['pA_lower']:.6f}",
+        "sigma": f"{row['sigma']:.6f}",
+        "time": f"{row['time']:.4f}",
+        "alpha": f"{row['alpha']:g}",
+    }
+    return "\t".join(str(fields[name]) for name in CERTIFY_COLUMNS) + "\n"
+
+
+_CLOCK_TIME = re.compile(r"^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)$")
+
+
+def parse_time(value: object) -> float:
+    """Seconds from float seconds or a ``datetime.timedelta`` string such as ``0:02:32.717239``."""
+    text = str(value).strip()
+    match = _CLOCK_TIME.match(text)
+    if match is None:
+        return float(text)
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def read_certification(path: str | os.PathLike) -> pd.DataFrame:
+    """Read our certification TSV or a published Cohen / SmoothAdv one.
+
+    Cohen writes the radius with 3 significant digits and the time as ``H:MM:SS.ffffff``;
+    SmoothAdv writes 4 decimals and float seconds. Extra columns (ours) are kept.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"certification file {path} does not exist; run the workflow rule that makes it")
+    frame = pd.read_csv(path, sep="\t", dtype={"time": str})
+    missing = [c for c in CERTIFY_COLUMNS[:6] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: not a certification TSV, missing columns {missing} "
+                         f"(expected header: {' '.join(CERTIFY_COLUMNS[:6])})")
+    frame["time"] = frame["time"].map(parse_time)
+    for name in ("idx", "label", "predict", "correct"):
+        frame[name] = frame[name].astype(int)
+    frame["radius"] = frame["radius"].astype(float)
+    return frame

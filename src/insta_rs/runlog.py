@@ -1,0 +1,40 @@
+"""Logging for workflow steps: every script logs to its rule's ``log:`` file and to stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+
+def setup_step_logging(log_path: str | None, threads: int | None = None) -> logging.Logger:
+    """Send the root logger to ``log_path`` (and stderr), redirect stderr there, set torch threads."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    if log_path:
+        log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the step
+        sys.stderr = log_file
+        handlers.append(logging.StreamHandler(log_file))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        handlers=handlers, force=True)
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    return logging.getLogger("insta_rs.step")
+
+
+class Progress:
+    """Counts finished work items and logs rate and ETA at most every ``every_s`` seconds."""
+
+    def __init__(self, logger: logging.Logger, total: int, what: str, every_s: float = 10.0):
+        self.logger, self.total, self.what, self.every_s = logger, total, what, every_s
+        self.done = 0
+        self.start = self.last = time.monotonic()
+
+    def update(self, n_done: int = 1) -> None:
+        self.done += n_done
+        now = time.monotonic()
+        if now - self.last >= self.every_s or self.done >= self.total:
+            self.last = now
+            rate = self.done / max(now - self.start, 1e-9)
+            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            self.logger.info("%d/%d %s (%.2f/s, ETA %.0fs)", self.done, self.total, self.what, rate, eta)

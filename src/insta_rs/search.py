@@ -1,0 +1,125 @@
+"""Noise-level search: Algorithm 1 (instance-wise multiple-start FGSS), Algorithm 3 (uniform
+level) and the grid-search baseline, over levels ``l = 1..T`` with ``sigma_l = sqrt(l) * sigma0``.
+
+The searches are written once, against a criterion ``evaluate(units, levels) -> values`` over
+"units" (test examples for Algorithm 1, the single data set for Algorithm 3). Every unit moves in
+lockstep, so one call evaluates the next level of all active units in one batch. Values are cached:
+a level is evaluated at most once per unit, and the number of distinct levels evaluated is the
+paper's search-step count (ASS is its mean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .noise import sigma_levels
+from .smoothing import Smoother
+from .stats import phi_inv_clamped
+
+Criterion = Callable[[np.ndarray, np.ndarray], np.ndarray]
+DEFAULT_STARTS = ((1, 1), (16, -1))
+
+
+@dataclass
+class SearchResult:
+    """Chosen level per unit, and every evaluated criterion value (NaN where not evaluated)."""
+
+    level: np.ndarray   # [U], 1-based
+    values: np.ndarray  # [U, T]
+
+    @property
+    def n_levels_evaluated(self) -> np.ndarray:
+        """Distinct levels evaluated per unit (the paper's search steps)."""
+        return np.sum(~np.isnan(self.values), axis=1)
+
+
+class _Cache:
+    """Criterion values per (unit, level); evaluates only what is missing, in one call."""
+
+    def __init__(self, evaluate: Criterion, n_units: int, n_levels: int):
+        self.evaluate = evaluate
+        self.values = np.full((n_units, n_levels), np.nan)
+
+    def get(self, units: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        missing = np.isnan(self.values[units, levels - 1])
+        if missing.any():
+            self.values[units[missing], levels[missing] - 1] = self.evaluate(units[missing], levels[missing])
+        return self.values[units, levels - 1]
+
+
+def fgss(evaluate: Criterion, n_units: int, n_levels: int,
+         starts: Sequence[tuple[int, int]] = DEFAULT_STARTS) -> SearchResult:
+    """Multiple-start fast greedy step search (Algorithms 1 and 3).
+
+    From each start ``(l, s)`` move to ``l + s`` while the criterion does not decrease (ties move
+    on) and ``1 <= l + s <= T``; the end point of each start is a candidate; the chosen level is
+    the candidate with the largest value (the smallest level on ties).
+    """
+    for level, step in starts:
+        if not (1 <= level <= n_levels and step in (-1, 1)):
+            raise ValueError(f"search.starts: ({level}, {step}) needs 1 <= level <= {n_levels} and step +1 or -1")
+    cache = _Cache(evaluate, n_units, n_levels)
+    candidates = np.full((n_units, n_levels), -np.inf)
+    units = np.arange(n_units)
+    for start_level, step in starts:
+        level = np.full(n_units, start_level)
+        value = cache.get(units, level)
+        active = np.ones(n_units, dtype=bool)
+        while True:
+            active &= (level + step >= 1) & (level + step <= n_levels)
+            if not active.any():
+                break
+            moving_units = units[active]
+            next_value = cache.get(moving_units, level[active] + step)
+            moves = next_value >= value[active]
+            level[moving_units[moves]] += step
+            value[moving_units[moves]] = next_value[moves]
+            active[moving_units[~moves]] = False
+        candidates[units, level - 1] = np.maximum(candidates[units, level - 1], value)
+    return SearchResult(level=candidates.argmax(axis=1) + 1, values=cache.values)
+
+
+def grid(evaluate: Criterion, n_units: int, n_levels: int) -> SearchResult:
+    """Grid search: evaluate every level, choose the best (the smallest level on ties)."""
+    cache = _Cache(evaluate, n_units, n_levels)
+    units = np.repeat(np.arange(n_units), n_levels)
+    levels = np.tile(np.arange(1, n_levels + 1), n_units)
+    cache.get(units, levels)
+    return SearchResult(level=cache.values.argmax(axis=1) + 1, values=cache.values)
+
+
+def approximate_radius(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma: np.ndarray,
+                       n_samples: int, p_max: float, seed: int) -> np.ndarray:
+    """Label-free ``CR_hat(x, sigma) = sigma * PhiInv(max_y g_soft_y(x, sigma))`` (Eq. 4), p clamped to p_max."""
+    scores = smoother.soft_scores(x, sigma, idx, n_samples, seed)
+    return sigma * phi_inv_clamped(scores.max(axis=1), p_max)
+
+
+def instance_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float,
+                       n_levels: int, n_samples: int, p_max: float, seed: int) -> Criterion:
+    """Algorithm 1's criterion: ``CR_hat(x_u, sigma_l)`` for pairs of example ``u`` and level ``l``."""
+    sigmas = sigma_levels(sigma0, n_levels)
+
+    def evaluate(units: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        return approximate_radius(smoother, x[units], idx[units], sigmas[levels - 1], n_samples, p_max, seed)
+
+    return evaluate
+
+
+def uniform_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float,
+                      n_levels: int, n_samples: int, p_max: float, seed: int) -> Criterion:
+    """Algorithm 3's criterion (Eq. 5): ``ACR_hat(sigma_l) = mean_x max(0, CR_hat(x, sigma_l))``, one unit."""
+    sigmas = sigma_levels(sigma0, n_levels)
+
+    def evaluate(units: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        return np.array([
+            np.maximum(0.0, approximate_radius(smoother, x, idx, np.full(len(x), sigmas[level - 1]),
+                                               n_samples, p_max, seed)).mean()
+            for level in levels
+        ])
+
+    return evaluate

@@ -1,0 +1,130 @@
+"""The smoothed classifier ``g(x) = argmax_c P[f(x + sigma * eps) = c]``: Cohen et al.'s CERTIFY and
+PREDICT, and the soft estimates of Eq. (4), batched across examples.
+
+The noisy samples of several examples share one forward batch. Noise is drawn per example and
+block (:mod:`insta_rs.noise`), so an example's result depends only on its own index and seed.
+Noise is added in pixel space; normalization is the model's first layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .device import autocast, tune_for_throughput
+from .noise import ESTIMATION, PREDICTION, SEARCH, SELECTION, noise_blocks
+from .stats import cohen_radius, pA_lower_bound, predict_pvalue
+
+ABSTAIN = -1
+
+
+@dataclass
+class Certificates:
+    """CERTIFY's output for a batch of examples (arrays of equal length)."""
+
+    predict: np.ndarray   # class, or ABSTAIN
+    radius: np.ndarray    # sigma * PhiInv(pA_lower), 0 on abstain
+    pA_lower: np.ndarray  # one-sided Clopper-Pearson bound at level alpha
+    nA: np.ndarray        # estimation count of the selected class
+    n0A: np.ndarray       # selection count of the selected class
+
+
+class Smoother:
+    """Monte Carlo access to the Gaussian smoothing of ``model`` (a classifier on pixel-space inputs)."""
+
+    def __init__(self, model: torch.nn.Module, num_classes: int, batch_size: int = 1000,
+                 device: torch.device | str = "cpu", autocast_dtype: torch.dtype | None = None):
+        self.device = torch.device(device)
+        self.model = tune_for_throughput(model.eval().to(self.device), self.device)
+        self.num_classes = num_classes
+        self.batch_size = batch_size
+        self.autocast_dtype = autocast_dtype
+        self.generator = torch.Generator(device=self.device)
+
+    @torch.no_grad()
+    def _noisy_logits(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n_samples: int,
+                      seed: int, stream: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield ``(owner, logits)`` for ``f(x_i + sigma_i * eps)``, ``n_samples`` per row ``i`` of ``x``.
+
+        ``owner`` holds the row of ``x`` each logit belongs to; it is reused between batches.
+        """
+        shape = tuple(x.shape[1:])
+        batch = torch.empty((self.batch_size, *shape), device=self.device)
+        if self.device.type == "cuda" and batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        owner = torch.empty(self.batch_size, dtype=torch.long, device=self.device)
+        filled = 0
+        for row in range(len(x)):
+            x_row = x[row].to(self.device)
+            sigma_row = float(sigma[row])
+            for block in noise_blocks(shape, n_samples, seed, int(idx[row]), stream, self.generator):
+                start = 0
+                while start < len(block):
+                    take = min(len(block) - start, self.batch_size - filled)
+                    torch.add(x_row, block[start:start + take], alpha=sigma_row,
+                              out=batch[filled:filled + take])
+                    owner[filled:filled + take] = row
+                    filled += take
+                    start += take
+                    if filled == self.batch_size:
+                        yield owner, self._forward(batch)
+                        filled = 0
+        if filled:
+            yield owner[:filled], self._forward(batch[:filled])
+
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        with autocast(self.device, self.autocast_dtype):
+            return self.model(batch)
+
+    def sample_counts(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n_samples: int,
+                      seed: int, stream: int) -> np.ndarray:
+        """Class counts ``[len(x), num_classes]`` of ``f(x_i + sigma_i * eps)`` over ``n_samples`` draws."""
+        counts = torch.zeros(len(x) * self.num_classes, dtype=torch.long, device=self.device)
+        for owner, logits in self._noisy_logits(x, sigma, idx, n_samples, seed, stream):
+            flat = owner * self.num_classes + logits.argmax(dim=1)
+            counts.index_add_(0, flat, torch.ones_like(flat))
+        return counts.view(len(x), self.num_classes).cpu().numpy()
+
+    def soft_scores(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n_samples: int,
+                    seed: int) -> np.ndarray:
+        """``g_soft(x_i, sigma_i) = mean_j softmax f(x_i + sigma_i * eps_j)`` (Eq. 4), ``[len(x), C]``.
+
+        Draws come from the SEARCH stream: the same ``eps_j`` for every sigma of one example (common
+        random numbers), independent of the certification samples.
+        """
+        sums = torch.zeros((len(x), self.num_classes), dtype=torch.float64, device=self.device)
+        for owner, logits in self._noisy_logits(x, sigma, idx, n_samples, seed, SEARCH):
+            sums.index_add_(0, owner, torch.softmax(logits.float(), dim=1).double())
+        return (sums / n_samples).cpu().numpy()
+
+    def certify(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n0: int, n: int,
+                alpha: float, seed: int) -> Certificates:
+        """Cohen et al. CERTIFY: select ``c_hat`` with ``n0`` samples, bound ``pA`` with ``n`` fresh ones.
+
+        ``pA_lower = beta.ppf(alpha, nA, n - nA + 1)``; abstain when ``pA_lower < 1/2``, else
+        radius ``sigma * PhiInv(pA_lower)``.
+        """
+        rows = np.arange(len(x))
+        selection = self.sample_counts(x, sigma, idx, n0, seed, SELECTION)
+        c_hat = selection.argmax(axis=1)
+        estimation = self.sample_counts(x, sigma, idx, n, seed, ESTIMATION)
+        nA = estimation[rows, c_hat]
+        pA_lower = pA_lower_bound(nA, n, alpha)
+        abstain = pA_lower < 0.5
+        return Certificates(predict=np.where(abstain, ABSTAIN, c_hat),
+                            radius=np.where(abstain, 0.0, cohen_radius(sigma, pA_lower)),
+                            pA_lower=pA_lower, nA=nA, n0A=selection[rows, c_hat])
+
+    def predict(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n: int, alpha: float,
+                seed: int) -> np.ndarray:
+        """Cohen et al. PREDICT: the top class when the binomial test of the top two counts has
+        p-value <= alpha, else ABSTAIN."""
+        counts = self.sample_counts(x, sigma, idx, n, seed, PREDICTION)
+        top_two = np.argsort(-counts, axis=1, kind="stable")[:, :2]
+        rows = np.arange(len(x))
+        nA, nB = counts[rows, top_two[:, 0]], counts[rows, top_two[:, 1]]
+        confident = np.array([predict_pvalue(a, b) <= alpha for a, b in zip(nA, nB)], dtype=bool)
+        return np.where(confident, top_two[:, 0], ABSTAIN)

@@ -1,0 +1,46 @@
+"""Glue shared by the workflow's scripts: the smoother a config describes, the examples a job covers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .checkpoints import load_model
+from .data import load_split, test_tensors
+from .device import autocast_dtype, resolve_device
+from .smoothing import Smoother
+
+
+def make_smoother(checkpoint: str, num_classes: int, batch_size: int, device: str, precision: str,
+                  gpus: int = 1) -> Smoother:
+    """A :class:`Smoother` over the checkpoint's model; a job given ``gpu=0`` resources runs on the CPU."""
+    target = resolve_device("cpu" if gpus == 0 else device)
+    return Smoother(load_model(checkpoint, target), num_classes, batch_size, target, autocast_dtype(precision))
+
+
+def examples(dataset_cfg: dict, split: str) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """``(x, labels, idx)`` of the test subset (``split="test"``) or the whole validation split."""
+    if split == "test":
+        x, labels, idx = test_tensors(dataset_cfg)
+        return x, labels.numpy(), idx.numpy()
+    dataset = load_split(dataset_cfg, split)
+    items = [dataset[i] for i in range(len(dataset))]
+    x = torch.stack([item[0] for item in items])
+    return x, np.array([item[1] for item in items]), np.arange(len(items))
+
+
+def shard_positions(n_examples: int, scatteritem: str) -> np.ndarray:
+    """Positions of shard ``i`` of ``"i-of-K"``: contiguous, in order, ``np.array_split`` sizes."""
+    index, _, count = scatteritem.partition("-of-")
+    return np.array_split(np.arange(n_examples), int(count))[int(index) - 1]
+
+
+def assigned_sigma(assignment_tsv: str, idx: np.ndarray) -> np.ndarray:
+    """The per-example sigma of a search TSV (columns ``idx``, ``sigma``), in the order of ``idx``."""
+    table = pd.read_csv(assignment_tsv, sep="\t").set_index("idx")["sigma"]
+    missing = np.setdiff1d(idx, table.index.to_numpy())
+    if len(missing):
+        raise ValueError(f"{assignment_tsv} has no sigma for test examples {missing[:10].tolist()}; "
+                         "re-run its search rule for the current dataset.test_subset")
+    return table.loc[idx].to_numpy(dtype=float)

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from insta_rs.certify_run import certify_to_tsv, merge_tsvs
+from insta_rs.io import read_certification
+from insta_rs.smoothing import Smoother
+
+
+def run(model, x, path, batch_size=1000, chunk=4, positions=None, record_time=False):
+    positions = np.arange(len(x)) if positions is None else positions
+    labels = np.zeros(len(x), dtype=int)
+    idx = np.arange(10, 10 + len(x))
+    sigma = np.linspace(0.25, 1.0, len(x))
+    certify_to_tsv(Smoother(model, 2, batch_size), x[positions], labels[positions], idx[positions],
+                   sigma[positions], path, n0=50, n=500, alpha=0.001, seed=3, examples_per_chunk=chunk,
+                   record_time=record_time)
+
+
+def test_same_bytes_for_every_batch_size_and_chunking(linear_model, linear_inputs, tmp_path):
+    run(linear_model, linear_inputs[:12], tmp_path / "a.tsv", batch_size=4096, chunk=12)
+    run(linear_model, linear_inputs[:12], tmp_path / "b.tsv", batch_size=97, chunk=1)
+    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
+    frame = read_certification(tmp_path / "a.tsv")
+    assert frame["idx"].tolist() == list(range(10, 22))
+    assert set(frame.columns) >= {"sigma", "pA_lower", "nA", "n0A", "n0", "n", "alpha", "seed"}
+
+
+def test_shards_merge_to_the_unsharded_file(linear_model, linear_inputs, tmp_path):
+    x = linear_inputs[:10]
+    run(linear_model, x, tmp_path / "whole.tsv")
+    parts = []
+    for k, positions in enumerate(np.array_split(np.arange(10), 3)):
+        parts.append(tmp_path / f"part{k}.tsv")
+        run(linear_model, x, parts[-1], positions=positions)
+    merge_tsvs(parts, tmp_path / "merged.tsv")
+    assert (tmp_path / "merged.tsv").read_bytes() == (tmp_path / "whole.tsv").read_bytes()
+
+
+def test_resume_keeps_valid_rows_and_redoes_corrupt_ones(linear_model, linear_inputs, tmp_path, monkeypatch):
+    x = linear_inputs[:8]
+    run(linear_model, x, tmp_path / "reference.tsv")
+    reference = (tmp_path / "reference.tsv").read_text().splitlines(keepends=True)
+    header, rows = reference[0], reference[1:]
+    partial = tmp_path / "out.tsv.partial"
+    stale = rows[4].replace("\t500\t0.001\t3\n", "\t500\t0.001\t99\n")  # another seed: must be redone
+    partial.write_text(header + rows[0] + rows[2] + rows[2] + "garbage line\n" + stale + rows[5][:9])
+
+    certified = []
+    original = Smoother.certify
+
+    def counting(self, x, *args, **kwargs):
+        certified.append(len(x))
+        return original(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(Smoother, "certify", counting)
+    run(linear_model, x, tmp_path / "out.tsv")
+    assert sum(certified) == 6  # rows 0 and 2 were kept; 1, 3, 4 (stale), 5 (cut), 6, 7 redone
+    assert (tmp_path / "out.tsv").read_text() == "".join(reference)
+    assert not partial.exists()
+
+
+def test_merge_rejects_mismatched_headers(tmp_path):
+    (tmp_path / "a.tsv").write_text("idx\tlabel\n")
+    (tmp_path / "b.tsv").write_text("idx\tother\n")
+    with pytest.raises(ValueError, match="header differs"):
+        merge_tsvs([tmp_path / "a.tsv", tmp_path / "b.tsv"], tmp_path / "out.tsv")

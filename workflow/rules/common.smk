@@ -1,0 +1,52 @@
+"""Helpers shared by every rule file: result paths, model lists, and the package code a step imports.
+
+This file defines functions only (no rules), as the Snakemake linter expects of shared code.
+"""
+
+import os
+import re
+
+from insta_rs.config_check import check_config
+
+check_config(config)
+
+RESULTS = f"results/{config['run']}"
+
+
+wildcard_constraints:
+    model=r"[A-Za-z0-9_.+-]+",
+    level=r"\d+",
+    method=r"fgss|grid",
+    assignment=r"fgss|grid|knn",
+    split=r"test|validation",
+    stage=r"certify|search",
+    name=r"level\d+|search_[a-z]+|fgss|grid",
+    scatteritem=r"\d+-of-\d+",
+
+
+def result(*parts):
+    """Path of a result file under results/<run>/."""
+    return "/".join([RESULTS, *parts])
+
+
+def package_code(*modules):
+    """Source files of the insta_rs modules a step imports, declared as inputs so an edit re-runs it.
+
+    A cosmetic edit can be accepted without recomputing: ``snakemake --touch`` (see README).
+    """
+    return [os.path.join(workflow.basedir, "src", "insta_rs", f"{module}.py") for module in modules]
+
+
+def script_log(*parts):
+    """Log file path for a job, under results/<run>/logs/."""
+    return result("logs", *parts)
+
+
+def models_with(key):
+    """Names of the configured models whose entry has ``key`` (``train`` or ``pretrained``)."""
+    return [name for name, entry in config["models"].items() if key in entry]
+
+
+def one_of(names):
+    """A wildcard regex matching exactly one of ``names`` (never matches when the list is empty)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
