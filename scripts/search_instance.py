@@ -23,7 +23,7 @@ def main(snakemake) -> None:
                              params.device, params.precision, snakemake.resources.gpu)
     p_max = cfg["p_max"] or max_certifiable_p(params.certify["alpha"], params.certify["n"])
     criterion = search.instance_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
-                                          p_max, cfg["seed"])
+                                          p_max, cfg["seed"], cfg["common_noise"])
     if params.method == "fgss":
         result = search.fgss(criterion, len(idx), noise["n_levels"], [tuple(s) for s in cfg["starts"]])
     else:

@@ -21,7 +21,7 @@ def main(snakemake) -> None:
                              params.device, params.precision, snakemake.resources.gpu)
     p_max = cfg["p_max"] or max_certifiable_p(params.certify["alpha"], params.certify["n"])
     criterion = search.uniform_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
-                                         p_max, cfg["seed"])
+                                         p_max, cfg["seed"], cfg["common_noise"])
     result = search.fgss(criterion, 1, noise["n_levels"], [tuple(s) for s in cfg["starts"]])
     evaluated = np.flatnonzero(~np.isnan(result.values[0])) + 1
     table = pd.DataFrame({

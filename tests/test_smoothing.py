@@ -3,7 +3,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from insta_rs.noise import ESTIMATION, NOISE_BLOCK, noise_blocks, sigma_levels
+from insta_rs.noise import ESTIMATION, NOISE_BLOCK, noise_blocks, noise_key, sigma_levels
 from insta_rs.smoothing import ABSTAIN, Smoother
 
 
@@ -15,9 +15,9 @@ def test_sigma_levels_are_cascading():
 
 def test_noise_does_not_depend_on_how_it_is_drawn():
     generator = torch.Generator()
-    first = torch.cat(list(noise_blocks((3,), NOISE_BLOCK + 7, 5, 11, ESTIMATION, generator)))
-    again = torch.cat(list(noise_blocks((3,), NOISE_BLOCK + 7, 5, 11, ESTIMATION, generator)))
-    other_example = torch.cat(list(noise_blocks((3,), NOISE_BLOCK + 7, 5, 12, ESTIMATION, generator)))
+    first = torch.cat(list(noise_blocks((3,), NOISE_BLOCK + 7, noise_key(5, 11, ESTIMATION), generator)))
+    again = torch.cat(list(noise_blocks((3,), NOISE_BLOCK + 7, noise_key(5, 11, ESTIMATION), generator)))
+    other_example = torch.cat(list(noise_blocks((3,), NOISE_BLOCK + 7, noise_key(5, 12, ESTIMATION), generator)))
     assert torch.equal(first, again)
     assert not torch.equal(first, other_example)
     assert abs(first.mean().item()) < 0.1 and abs(first.std().item() - 1) < 0.05
@@ -87,3 +87,14 @@ def test_autocast_path_runs_on_cpu(linear_model, linear_inputs, precision):
     smoother = Smoother(linear_model, 2, 1000, autocast_dtype=precision)
     counts = smoother.sample_counts(linear_inputs[:3], np.full(3, 0.5), np.arange(3), 500, 0, ESTIMATION)
     assert counts.sum() == 1500
+
+
+def test_common_noise_couples_levels_and_independent_noise_does_not(linear_model, linear_inputs):
+    """With common random numbers a scale-free classifier sees identical draws at every sigma."""
+    smoother = Smoother(linear_model, 2, 1000)
+    x = linear_inputs[:1].repeat(2, 1, 1, 1)
+    sigma, idx = np.array([0.5, 0.5 + 1e-3]), np.array([0, 0])
+    common = smoother.soft_scores(x, sigma, idx, 300, 0, common_noise=True)
+    independent = smoother.soft_scores(x, sigma, idx, 300, 0, common_noise=False)
+    assert abs(common[0, 1] - common[1, 1]) <= 2 / 300
+    assert not np.allclose(independent[0], independent[1])

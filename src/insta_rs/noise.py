@@ -1,7 +1,7 @@
 """Noise levels and per-example, reproducible Gaussian noise.
 
 Levels ``l = 1..T`` have ``sigma_l = sqrt(l) * sigma0`` (cascading smoothing, Sec. 3.1).
-Every noise draw is keyed by ``(seed, example index, stream, block)``: the samples an example
+Every noise draw is keyed by ``(seed, example index, stream, ..., block)``: the samples an example
 receives do not depend on the batch size, on the other examples of its batch, or on sharding.
 Blocks hold :data:`NOISE_BLOCK` samples; draws are made block by block on the model's device.
 """
@@ -27,19 +27,27 @@ def level_to_sigma(level: int, sigma0: float) -> float:
     return float(np.sqrt(level) * sigma0)
 
 
-def block_seed(seed: int, idx: int, stream: int, block: int) -> int:
+NoiseKey = tuple[int, ...]
+
+
+def noise_key(seed: int, idx: int, stream: int, *extra: int) -> NoiseKey:
+    """The key of one example's noise: run seed, example index, stream (and e.g. a level)."""
+    return (seed, idx, stream, *extra)
+
+
+def block_seed(key: NoiseKey, block: int) -> int:
     """A 64-bit seed for one noise block, derived with NumPy's SeedSequence (well mixed, collision-free)."""
-    return int(np.random.SeedSequence([seed, idx, stream, block]).generate_state(1, np.uint64)[0])
+    return int(np.random.SeedSequence([*key, block]).generate_state(1, np.uint64)[0])
 
 
-def noise_blocks(shape: tuple[int, ...], n_samples: int, seed: int, idx: int, stream: int,
+def noise_blocks(shape: tuple[int, ...], n_samples: int, key: NoiseKey,
                  generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Standard normal noise for one example, ``n_samples`` rows of ``shape``, yielded block by block.
 
-    The ``b``-th block is drawn from a generator reseeded with ``block_seed(seed, idx, stream, b)``,
-    so the stream is identical however the caller batches it.
+    The ``b``-th block is drawn from a generator reseeded with ``block_seed(key, b)``, so the
+    stream is identical however the caller batches it.
     """
     for block, start in enumerate(range(0, n_samples, NOISE_BLOCK)):
-        generator.manual_seed(block_seed(seed, idx, stream, block))
+        generator.manual_seed(block_seed(key, block))
         size = min(NOISE_BLOCK, n_samples - start)
         yield torch.randn((size, *shape), generator=generator, device=generator.device)

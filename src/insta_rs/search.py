@@ -93,32 +93,33 @@ def grid(evaluate: Criterion, n_units: int, n_levels: int) -> SearchResult:
 
 
 def approximate_radius(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma: np.ndarray,
-                       n_samples: int, p_max: float, seed: int) -> np.ndarray:
+                       n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> np.ndarray:
     """Label-free ``CR_hat(x, sigma) = sigma * PhiInv(max_y g_soft_y(x, sigma))`` (Eq. 4), p clamped to p_max."""
-    scores = smoother.soft_scores(x, sigma, idx, n_samples, seed)
+    scores = smoother.soft_scores(x, sigma, idx, n_samples, seed, common_noise)
     return sigma * phi_inv_clamped(scores.max(axis=1), p_max)
 
 
 def instance_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float,
-                       n_levels: int, n_samples: int, p_max: float, seed: int) -> Criterion:
+                       n_levels: int, n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> Criterion:
     """Algorithm 1's criterion: ``CR_hat(x_u, sigma_l)`` for pairs of example ``u`` and level ``l``."""
     sigmas = sigma_levels(sigma0, n_levels)
 
     def evaluate(units: np.ndarray, levels: np.ndarray) -> np.ndarray:
-        return approximate_radius(smoother, x[units], idx[units], sigmas[levels - 1], n_samples, p_max, seed)
+        return approximate_radius(smoother, x[units], idx[units], sigmas[levels - 1], n_samples, p_max, seed,
+                                  common_noise)
 
     return evaluate
 
 
 def uniform_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float,
-                      n_levels: int, n_samples: int, p_max: float, seed: int) -> Criterion:
+                      n_levels: int, n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> Criterion:
     """Algorithm 3's criterion (Eq. 5): ``ACR_hat(sigma_l) = mean_x max(0, CR_hat(x, sigma_l))``, one unit."""
     sigmas = sigma_levels(sigma0, n_levels)
 
     def evaluate(units: np.ndarray, levels: np.ndarray) -> np.ndarray:
         return np.array([
             np.maximum(0.0, approximate_radius(smoother, x, idx, np.full(len(x), sigmas[level - 1]),
-                                               n_samples, p_max, seed)).mean()
+                                               n_samples, p_max, seed, common_noise)).mean()
             for level in levels
         ])
 

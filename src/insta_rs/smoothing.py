@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .device import autocast, tune_for_throughput
-from .noise import ESTIMATION, PREDICTION, SEARCH, SELECTION, noise_blocks
+from .noise import ESTIMATION, PREDICTION, SEARCH, SELECTION, NoiseKey, noise_blocks, noise_key
 from .stats import cohen_radius, pA_lower_bound, predict_pvalue
 
 ABSTAIN = -1
@@ -45,9 +45,10 @@ class Smoother:
         self.generator = torch.Generator(device=self.device)
 
     @torch.no_grad()
-    def _noisy_logits(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n_samples: int,
-                      seed: int, stream: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield ``(owner, logits)`` for ``f(x_i + sigma_i * eps)``, ``n_samples`` per row ``i`` of ``x``.
+    def _noisy_logits(self, x: torch.Tensor, sigma: np.ndarray, keys: list[NoiseKey],
+                      n_samples: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield ``(owner, logits)`` for ``f(x_i + sigma_i * eps)``, ``n_samples`` per row ``i`` of ``x``,
+        the noise of row ``i`` drawn from ``keys[i]``.
 
         ``owner`` holds the row of ``x`` each logit belongs to; it is reused between batches.
         """
@@ -60,7 +61,7 @@ class Smoother:
         for row in range(len(x)):
             x_row = x[row].to(self.device)
             sigma_row = float(sigma[row])
-            for block in noise_blocks(shape, n_samples, seed, int(idx[row]), stream, self.generator):
+            for block in noise_blocks(shape, n_samples, keys[row], self.generator):
                 start = 0
                 while start < len(block):
                     take = min(len(block) - start, self.batch_size - filled)
@@ -83,20 +84,24 @@ class Smoother:
                       seed: int, stream: int) -> np.ndarray:
         """Class counts ``[len(x), num_classes]`` of ``f(x_i + sigma_i * eps)`` over ``n_samples`` draws."""
         counts = torch.zeros(len(x) * self.num_classes, dtype=torch.long, device=self.device)
-        for owner, logits in self._noisy_logits(x, sigma, idx, n_samples, seed, stream):
+        keys = [noise_key(seed, int(i), stream) for i in idx]
+        for owner, logits in self._noisy_logits(x, sigma, keys, n_samples):
             flat = owner * self.num_classes + logits.argmax(dim=1)
             counts.index_add_(0, flat, torch.ones_like(flat))
         return counts.view(len(x), self.num_classes).cpu().numpy()
 
     def soft_scores(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n_samples: int,
-                    seed: int) -> np.ndarray:
+                    seed: int, common_noise: bool = True) -> np.ndarray:
         """``g_soft(x_i, sigma_i) = mean_j softmax f(x_i + sigma_i * eps_j)`` (Eq. 4), ``[len(x), C]``.
 
-        Draws come from the SEARCH stream: the same ``eps_j`` for every sigma of one example (common
-        random numbers), independent of the certification samples.
+        Draws come from the SEARCH stream, independent of the certification samples. With
+        ``common_noise`` every sigma of one example uses the same ``eps_j`` (common random numbers);
+        otherwise each (example, sigma) pair gets its own draws.
         """
         sums = torch.zeros((len(x), self.num_classes), dtype=torch.float64, device=self.device)
-        for owner, logits in self._noisy_logits(x, sigma, idx, n_samples, seed, SEARCH):
+        keys = [noise_key(seed, int(i), SEARCH) if common_noise else noise_key(seed, int(i), SEARCH, round(s * 1e6))
+                for i, s in zip(idx, sigma)]
+        for owner, logits in self._noisy_logits(x, sigma, keys, n_samples):
             sums.index_add_(0, owner, torch.softmax(logits.float(), dim=1).double())
         return (sums / n_samples).cpu().numpy()
 

@@ -1,0 +1,165 @@
+"""Throughput benchmark: certification against the bare model's forward pass, the batched engine
+against a one-example-at-a-time loop, FGSS against the grid, fp32 against bf16, and the GPU-hours
+the paper's tables need at the measured speed.
+
+    python bench/throughput.py                 # CPU, prints Markdown tables
+    python bench/throughput.py --device cuda --archs cifar_resnet110 --batch-size 1000
+
+All ratios are measured in one run on the same batch size, so machine load affects both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from insta_rs import search
+from insta_rs.device import autocast_dtype, resolve_device
+from insta_rs.models import build_model
+from insta_rs.noise import ESTIMATION
+from insta_rs.smoothing import Smoother
+
+SHAPES = {"digits_cnn": (1, 8, 8), "cifar_resnet20": (3, 32, 32), "cifar_resnet110": (3, 32, 32),
+          "resnet50": (3, 224, 224)}
+# Images x noisy samples each table needs at the paper's protocol (500 images, N0 = 100, N = 100000).
+PAPER_IMAGES, PAPER_SAMPLES = 500, 100_100
+PAPER_JOBS = {  # (certifications of 500 images, architecture)
+    "Table 1 + Figure 1(a) + B.3 (3 models x 16 levels + 3 searched)": (3 * 16 + 3, "cifar_resnet110"),
+    "Table 2 (7 models x 16 levels + 4 searched)": (7 * 16 + 4, "cifar_resnet110"),
+    "Table 3 (grid + FGSS on setting 3)": (2, "cifar_resnet110"),
+    "Table 5 + 6 (5 more models x 16 levels)": (5 * 16, "cifar_resnet110"),
+    "Table 4 (ImageNet, 2 models, RS + Insta-RS)": (4, "resnet50"),
+}
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bare_throughput(model: torch.nn.Module, shape: tuple, batch_size: int, device: torch.device,
+                    dtype: torch.dtype | None, repeats: int) -> float:
+    """Samples per second of ``model`` on a fixed batch (no noise, no counting)."""
+    batch = torch.rand((batch_size, *shape), device=device)
+    if device.type == "cuda":
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        model(batch)
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            model(batch).argmax(1)
+        sync(device)
+    return repeats * batch_size / (time.perf_counter() - start)
+
+
+def certify_throughput(smoother: Smoother, shape: tuple, n_samples: int, n_examples: int) -> float:
+    """Noisy samples per second of the batched engine (counts of n_samples for n_examples)."""
+    x = torch.rand((n_examples, *shape))
+    sigma, idx = np.full(n_examples, 0.5), np.arange(n_examples)
+    smoother.sample_counts(x[:1], sigma[:1], idx[:1], smoother.batch_size, 0, ESTIMATION)  # warm-up
+    sync(smoother.device)
+    start = time.perf_counter()
+    smoother.sample_counts(x, sigma, idx, n_samples, 0, ESTIMATION)
+    sync(smoother.device)
+    return n_examples * n_samples / (time.perf_counter() - start)
+
+
+def one_at_a_time_throughput(model: torch.nn.Module, shape: tuple, n_samples: int, n_examples: int,
+                             device: torch.device, batch_size: int = 400) -> float:
+    """The published reference pattern: each example alone, batches of 400 copies, counts on the host."""
+    x = torch.rand((n_examples, *shape), device=device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for row in range(n_examples):
+            counts = np.zeros(1000, dtype=int)
+            remaining = n_samples
+            while remaining:
+                size = min(batch_size, remaining)
+                copies = x[row:row + 1].repeat(size, 1, 1, 1)
+                predictions = model(copies + torch.randn_like(copies) * 0.5).argmax(1)
+                counts += np.bincount(predictions.cpu().numpy(), minlength=1000)
+                remaining -= size
+    sync(device)
+    return n_examples * n_samples / (time.perf_counter() - start)
+
+
+def fgss_vs_grid(model: torch.nn.Module, shape: tuple, device: torch.device, n_examples: int, m: int) -> tuple:
+    """Forward passes of FGSS and of the grid on the same inputs and criterion; mean distinct levels."""
+    smoother = Smoother(model, 10, 4000, device)
+    x = torch.rand((n_examples, *shape))
+    idx = np.arange(n_examples)
+    criterion = search.instance_criterion(smoother, x, idx, 0.25, 16, m, 0.99993, 0)
+    fgss = search.fgss(criterion, n_examples, 16)
+    return fgss.n_levels_evaluated.mean() * m * n_examples, 16 * m * n_examples, fgss.n_levels_evaluated.mean()
+
+
+def precision_agreement(model: torch.nn.Module, shape: tuple, device: torch.device, n_examples: int,
+                        n_samples: int, batch_size: int) -> tuple[float, float]:
+    """Fraction of examples whose certified prediction changes under bf16, and mean |radius change|."""
+    x = torch.rand((n_examples, *shape))
+    sigma, idx = np.full(n_examples, 0.5), np.arange(n_examples)
+    fp32 = Smoother(model, 10, batch_size, device).certify(x, sigma, idx, 100, n_samples, 0.001, 0)
+    bf16 = Smoother(model, 10, batch_size, device, torch.bfloat16).certify(x, sigma, idx, 100, n_samples, 0.001, 0)
+    return float(np.mean(fp32.predict != bf16.predict)), float(np.mean(np.abs(fp32.radius - bf16.radius)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--archs", nargs="+", default=["digits_cnn", "cifar_resnet20"])
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 4000 digits, 400 CIFAR on CPU")
+    parser.add_argument("--samples", type=int, default=None, help="noisy samples per example")
+    parser.add_argument("--examples", type=int, default=4)
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--check-bf16", action="store_true", help="measure how often bf16 changes a certificate")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    dtype = autocast_dtype(args.precision)
+    torch.manual_seed(0)
+    print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), precision {args.precision}\n")
+    print("| model | batch | bare forward (samples/s) | certification (samples/s) | ratio | one-at-a-time, batch 400 (samples/s) | speed-up |")
+    print("|---|---|---|---|---|---|---|")
+    seconds_per_image = {}
+    for arch in args.archs:
+        shape = SHAPES[arch]
+        model = build_model(arch, 10, {"kind": "none"}).eval().to(device)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            model = model.to(memory_format=torch.channels_last)
+        small_input = arch == "digits_cnn"
+        batch = args.batch_size or (4000 if small_input or device.type == "cuda" else 400)
+        samples = args.samples or (20 * batch if small_input or device.type == "cuda" else 4 * batch)
+        bare = bare_throughput(model, shape, batch, device, dtype, repeats=max(3, samples * args.examples // batch // 2))
+        certify = certify_throughput(Smoother(model, 10, batch, device, dtype), shape, samples, args.examples)
+        reference = "" if args.skip_reference else one_at_a_time_throughput(model, shape, samples, args.examples, device)
+        speedup = "" if args.skip_reference else f"{certify / reference:.2f}x"
+        reference_text = "" if args.skip_reference else f"{reference:,.0f}"
+        print(f"| {arch} | {batch} | {bare:,.0f} | {certify:,.0f} | {certify / bare:.3f} | {reference_text} | {speedup} |")
+        seconds_per_image[arch] = PAPER_SAMPLES / certify
+    print("\n| search on digits_cnn (random weights, 50 inputs, m = 100) | forward passes |")
+    print("|---|---|")
+    model = build_model("digits_cnn", 10, {"kind": "none"}).eval()
+    fgss_passes, grid_passes, ass = fgss_vs_grid(model, SHAPES["digits_cnn"], device, 50, 100)
+    print(f"| FGSS (ASS {ass:.2f}) | {fgss_passes:,.0f} |\n| grid (16 levels) | {grid_passes:,.0f} |\n"
+          f"| ratio | {fgss_passes / grid_passes:.3f} |")
+    if args.check_bf16:
+        arch = args.archs[-1]
+        model = build_model(arch, 10, {"kind": "none"}).eval().to(device)
+        changed, radius_change = precision_agreement(model, SHAPES[arch], device, 20, 2000, 1000)
+        print(f"\nbf16 vs fp32 on {arch} (20 inputs, N = 2000): prediction changed for {changed:.1%}, "
+              f"mean |radius change| {radius_change:.4f}")
+    print("\n| paper item (N = 100000, 500 images) | architecture | device-hours at the measured speed |")
+    print("|---|---|---|")
+    for item, (certifications, arch) in PAPER_JOBS.items():
+        if arch in seconds_per_image:
+            hours = certifications * PAPER_IMAGES * seconds_per_image[arch] / 3600
+            print(f"| {item} | {arch} | {hours:,.1f} |")
+
+
+if __name__ == "__main__":
+    main()
