@@ -27,11 +27,12 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/certify.smk"
 include: "workflow/rules/sound.smk"
+include: "workflow/rules/analysis_inputs.smk"
 include: "workflow/rules/analysis.smk"
 
 
 rule all:
     """Every table and figure the config names."""
     input:
-        final_targets(),
+        analysis_targets(),
     default_target: True

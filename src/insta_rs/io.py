@@ -16,6 +16,9 @@ from typing import IO, Iterator
 import pandas as pd
 import torch
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 CERTIFY_COLUMNS = [
     "idx", "label", "predict", "radius", "correct", "time",
     "sigma", "pA_lower", "nA", "n0A", "n0", "n", "alpha", "seed",
@@ -33,6 +36,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

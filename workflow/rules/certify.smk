@@ -8,6 +8,7 @@ rule certify_level:
     """Certify every test example at the fixed level ``sigma_k = sqrt(k) * sigma0``."""
     input:
         model=result("models", "{model}", "checkpoint.pt"),
+        data=result("data", "dataset.ready"),
         code=package_code("certify_run", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:
         tsv=result("certify", "{model}", "shards", "level{level}", "{scatteritem}.tsv"),
@@ -36,6 +37,7 @@ rule certify_assigned:
     """Certify every test example at its own sigma from an assignment TSV (a search's result)."""
     input:
         model=result("models", "{model}", "checkpoint.pt"),
+        data=result("data", "dataset.ready"),
         assignment=result("search", "{model}", "{assignment}.tsv"),
         code=package_code("certify_run", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:

@@ -6,6 +6,7 @@ rule search_instance:
     """Choose each test example's level by FGSS or grid search on the approximate radius (Eq. 4)."""
     input:
         model=result("models", "{model}", "checkpoint.pt"),
+        data=result("data", "dataset.ready"),
         code=package_code("search", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:
         tsv=result("search", "{model}", "shards", "{method}", "{scatteritem}.tsv"),
@@ -35,6 +36,7 @@ rule search_uniform:
     """Algorithm 3: one level for a whole split, by FGSS on ACR_hat (Eq. 5)."""
     input:
         model=result("models", "{model}", "checkpoint.pt"),
+        data=result("data", "dataset.ready"),
         code=package_code("search", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:
         tsv=result("search", "{model}", "uniform_{split}.tsv"),

@@ -1,0 +1,21 @@
+"""Build a result table (Markdown, LaTeX, TSV): a configured table (rule ``table``) or Appendix B.3 (rule ``b3``)."""
+
+from insta_rs.runlog import setup_step_logging
+from insta_rs.tables import build_table, uniform_sigma_table, write_table
+
+
+def main(snakemake) -> None:
+    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+    noise, results = snakemake.params.noise, snakemake.params.results
+    if snakemake.rule == "b3":
+        b3 = snakemake.params.b3
+        table = uniform_sigma_table(b3["models"], results, n_levels=noise["n_levels"], sigma0=noise["sigma0"],
+                                    paper_models=b3.get("paper_models"))
+    else:
+        table = build_table(snakemake.wildcards.table, snakemake.params.table, results, n_levels=noise["n_levels"],
+                            sigma0=noise["sigma0"], default_radii=snakemake.params.radii)
+    write_table(table, snakemake.output.md, snakemake.output.tex, snakemake.output.tsv)
+    logger.info("table %s: %d rows", table.name, len(table.numbers))
+
+
+main(snakemake)  # noqa: F821

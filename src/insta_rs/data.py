@@ -1,0 +1,273 @@
+"""Datasets: digits (offline default), CIFAR-10, ImageNet and a generic ImageFolder.
+
+Every item is ``(x, y)`` with ``x`` a float32 tensor of shape [C, H, W] in [0, 1] and ``y`` an int:
+noise is added in pixel space and normalization lives inside the model (``models.py``).
+
+``dataset_cfg`` keys: ``name`` (digits|cifar10|imagenet|imagefolder), ``root`` (directory or null for
+digits), ``num_classes``, ``validation_size`` (default 200), ``test_subset`` (see
+:func:`select_indices`); imagefolder also reads ``resize`` and ``image_size`` (ints, optional);
+cifar10 reads ``download`` (the download_cifar10 rule fetches the archive only when it is true).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch.utils.data import Dataset, Subset
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "test", "validation")
+DIGITS_TEST_SIZE = 500
+DEFAULT_VALIDATION_SIZE = 200
+SPLIT_SEED = 0
+
+
+class TensorImageDataset(Dataset):
+    """Images and labels held in memory: item ``i`` is ``(images[i], int(labels[i]))``."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.labels[index])
+
+
+class IndexedDataset(Dataset):
+    """Wraps a dataset so that item ``i`` is ``(x, y, i)``: Insta-RS Train keys per-example sigma by ``i``."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        x, y = self.dataset[index]
+        return x, y, index
+
+
+def _stratified_holdout(indices: np.ndarray, labels: np.ndarray, holdout_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``indices`` into (kept, held out) with ``holdout_size`` held out, stratified by ``labels``.
+
+    Both parts are sorted so that positions follow the original dataset order.
+    """
+    if holdout_size == 0:
+        return np.sort(indices), np.array([], dtype=np.int64)
+    if not 0 < holdout_size < len(indices):
+        raise ValueError(f"dataset.validation_size = {holdout_size} must be in [0, {len(indices) - 1}] "
+                         f"(the split being divided has {len(indices)} images)")
+    kept, held_out = train_test_split(indices, test_size=holdout_size, stratify=labels,
+                                      random_state=SPLIT_SEED)
+    return np.sort(kept), np.sort(held_out)
+
+
+@functools.lru_cache(maxsize=4)
+def digits_split_indices(validation_size: int) -> dict[str, np.ndarray]:
+    """Indices into ``load_digits()`` of the fixed train / validation / test splits.
+
+    Test: 500 images, stratified, random_state=0. Validation: ``validation_size`` images of the
+    remainder, stratified, random_state=0. Train: the rest.
+    """
+    labels = load_digits().target
+    rest, test = _stratified_holdout(np.arange(len(labels)), labels, DIGITS_TEST_SIZE)
+    train, validation = _stratified_holdout(rest, labels[rest], validation_size)
+    return {"train": train, "validation": validation, "test": test}
+
+
+def _digits(split: str, validation_size: int) -> Dataset:
+    """Digits split as tensors [1, 8, 8] with values 0..16 divided by 16."""
+    bunch = load_digits()
+    chosen = digits_split_indices(validation_size)[split]
+    images = torch.from_numpy(bunch.images[chosen] / 16.0).float().unsqueeze(1)
+    labels = torch.from_numpy(bunch.target[chosen]).long()
+    return TensorImageDataset(images, labels)
+
+
+def _require_root(dataset_cfg: dict, what: str) -> Path:
+    """``dataset.root`` as a Path; a clear error when it is null or absent on disk."""
+    root = dataset_cfg.get("root")
+    if root is None:
+        raise ValueError(f"dataset.root is null for dataset '{dataset_cfg['name']}': set it to {what}")
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset.root = {root} does not exist: set dataset.root to {what}")
+    return root
+
+
+def _validation_holdout(dataset: Dataset, labels: list[int], split: str, validation_size: int) -> Dataset:
+    """Train or validation part of a training set, stratified with random_state=0."""
+    kept, held_out = _stratified_holdout(np.arange(len(labels)), np.asarray(labels), validation_size)
+    return Subset(dataset, (kept if split == "train" else held_out).tolist())
+
+
+def _cifar10(dataset_cfg: dict, split: str, validation_size: int) -> Dataset:
+    """CIFAR-10 via torchvision; train uses Cohen's RandomCrop(32, padding=4) + horizontal flip."""
+    from torchvision import datasets, transforms
+
+    hint = ("a directory holding cifar-10-batches-py, or set dataset.download: true and run "
+            "`snakemake download_cifar10` (workflow/rules/data.smk) to download it there")
+    root = _require_root(dataset_cfg, hint)
+    to_tensor = transforms.ToTensor()
+    augment = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                                  transforms.ToTensor()])
+    try:
+        if split == "test":
+            return datasets.CIFAR10(root, train=False, transform=to_tensor, download=False)
+        train_set = datasets.CIFAR10(root, train=True, transform=augment if split == "train" else to_tensor,
+                                     download=False)
+    except RuntimeError as error:  # torchvision: "Dataset not found or corrupted"
+        raise FileNotFoundError(f"CIFAR-10 not found under dataset.root = {root} ({error}): set dataset.root "
+                                f"to {hint}") from error
+    return _validation_holdout(train_set, train_set.targets, split, validation_size)
+
+
+def _image_folder(directory: Path, transform, num_classes: int) -> Dataset:
+    """``ImageFolder`` over ``directory`` checking the number of classes against ``dataset.num_classes``."""
+    from torchvision import datasets
+
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} does not exist: dataset.root must contain it, with one "
+                                f"sub-folder of images per class")
+    folder = datasets.ImageFolder(directory, transform=transform)
+    if len(folder.classes) != num_classes:
+        raise ValueError(f"{directory} has {len(folder.classes)} class folders but dataset.num_classes = "
+                         f"{num_classes}")
+    return folder
+
+
+def _imagenet(dataset_cfg: dict, split: str, validation_size: int) -> Dataset:
+    """ImageNet from ``root/val`` (Resize(256) + CenterCrop(224)) and ``root/train`` (Cohen's augmentation)."""
+    from torchvision import transforms
+
+    root = _require_root(dataset_cfg, "the ImageNet directory holding train/ and val/ class folders "
+                                      "(download it from image-net.org yourself)")
+    if split == "test":
+        transform = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()])
+        return _image_folder(root / "val", transform, dataset_cfg["num_classes"])
+    transform = transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),
+                                    transforms.ToTensor()])
+    if split == "validation":
+        transform = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()])
+    train_set = _image_folder(root / "train", transform, dataset_cfg["num_classes"])
+    return _validation_holdout(train_set, train_set.targets, split, validation_size)
+
+
+def _generic_image_folder(dataset_cfg: dict, split: str, validation_size: int) -> Dataset:
+    """User images: ``root/test`` (or ``root`` itself) and ``root/train`` with one folder per class.
+
+    Transform: optional ``dataset.resize`` (shorter side) then ``dataset.image_size`` (square crop:
+    random crop + flip for training, center crop otherwise).
+    """
+    from torchvision import transforms
+
+    root = _require_root(dataset_cfg, "a directory with class sub-folders of images (or test/ and train/ "
+                                      "directories that hold them)")
+    resize, crop = dataset_cfg.get("resize"), dataset_cfg.get("image_size")
+    steps = [transforms.Resize(resize)] if resize else []
+    if split == "train":
+        steps += ([transforms.RandomCrop(crop)] if crop else []) + [transforms.RandomHorizontalFlip()]
+    elif crop:
+        steps.append(transforms.CenterCrop(crop))
+    transform = transforms.Compose([*steps, transforms.ToTensor()])
+    num_classes = dataset_cfg["num_classes"]
+    if split == "test":
+        return _image_folder(root / "test" if (root / "test").is_dir() else root, transform, num_classes)
+    train_set = _image_folder(root / "train", transform, num_classes)
+    return _validation_holdout(train_set, train_set.targets, split, validation_size)
+
+
+_LOADERS = {"cifar10": _cifar10, "imagenet": _imagenet, "imagefolder": _generic_image_folder}
+
+
+def load_split(dataset_cfg: dict, split: str) -> Dataset:
+    """The ``split`` ("train", "test" or "validation") of the configured dataset; items ``(x, y)``."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    name = dataset_cfg.get("name")
+    validation_size = int(dataset_cfg.get("validation_size", DEFAULT_VALIDATION_SIZE))
+    if name == "digits":
+        return _digits(split, validation_size)
+    if name not in _LOADERS:
+        raise ValueError(f"dataset.name = {name!r} is unknown; use one of digits, {', '.join(_LOADERS)}")
+    return _LOADERS[name](dataset_cfg, split, validation_size)
+
+
+def prepare_dataset(dataset_cfg: dict) -> dict[str, int]:
+    """Make the configured data set available and return its split sizes.
+
+    CIFAR-10 is downloaded into ``dataset.root`` when ``dataset.download`` is true and it is not
+    there yet (torchvision checks the archive's MD5); every other data set is only checked.
+    """
+    if dataset_cfg.get("name") == "cifar10" and dataset_cfg.get("download"):
+        from torchvision import datasets
+
+        root = dataset_cfg.get("root")
+        if root is None:
+            raise ValueError("dataset.root is null: set it to the directory CIFAR-10 should be downloaded to")
+        try:
+            for train in (True, False):
+                datasets.CIFAR10(root, train=train, download=True)
+        except OSError as error:  # urllib.error.URLError is an OSError
+            raise OSError(f"could not download CIFAR-10 from {datasets.CIFAR10.url} ({error}); if this machine is "
+                          f"offline, download and extract cifar-10-python.tar.gz elsewhere, copy "
+                          f"cifar-10-batches-py into dataset.root = {root}, and rerun") from error
+    sizes = {split: len(load_split(dataset_cfg, split)) for split in SPLITS}
+    logger.info("dataset %s: %s", dataset_cfg["name"], sizes)
+    return sizes
+
+
+def select_indices(n_total: int, subset_cfg: dict) -> np.ndarray:
+    """Test-set positions chosen by ``dataset.test_subset``.
+
+    ``{"every": k}`` -> 0, k, 2k, ... (Cohen's ``--skip k``); ``{"start": a, "stop": b}`` -> a..b-1
+    (MACER: 500..999); ``{"all": true}`` -> everything; optional ``"limit": n`` keeps the first n.
+    """
+    subset_cfg = dict(subset_cfg or {})
+    limit = subset_cfg.pop("limit", None)
+    keys = set(subset_cfg)
+    if keys == {"every"} and isinstance(subset_cfg["every"], int) and subset_cfg["every"] >= 1:
+        chosen = np.arange(0, n_total, subset_cfg["every"])
+    elif keys in ({"start", "stop"}, {"start"}):
+        start, stop = subset_cfg["start"], subset_cfg.get("stop", n_total)
+        if not 0 <= start < stop <= n_total:
+            raise ValueError(f"dataset.test_subset = {{start: {start}, stop: {stop}}} needs "
+                             f"0 <= start < stop <= {n_total} (the test split has {n_total} images)")
+        chosen = np.arange(start, stop)
+    elif keys == {"all"} and subset_cfg["all"] is True:
+        chosen = np.arange(n_total)
+    else:
+        raise ValueError(f"dataset.test_subset = {subset_cfg!r} is not valid: use {{every: k}} (k >= 1), "
+                         f"{{start: a, stop: b}} or {{all: true}}, each with optional limit: n")
+    if limit is not None:
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"dataset.test_subset.limit = {limit!r} must be a positive integer")
+        chosen = chosen[:limit]
+    return chosen.astype(np.int64)
+
+
+def test_tensors(dataset_cfg: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The configured test subset as ``(x [N, C, H, W], labels [N], indices [N])``.
+
+    ``indices`` are positions in the full test split (the ``idx`` column of certification files),
+    not 0..N-1 of the subset.
+    """
+    test_set = load_split(dataset_cfg, "test")
+    indices = select_indices(len(test_set), dataset_cfg.get("test_subset", {"all": True}))
+    logger.info("loading %d of %d test images of %s", len(indices), len(test_set), dataset_cfg["name"])
+    items = [test_set[int(i)] for i in indices]
+    x = torch.stack([item[0] for item in items]) if items else torch.empty(0)
+    labels = torch.tensor([item[1] for item in items], dtype=torch.long)
+    return x, labels, torch.from_numpy(indices)
+
+
+test_tensors.__test__ = False  # not a pytest test despite the name

@@ -1,0 +1,174 @@
+"""Tables from small synthetic result files, checked against golden files and against hand-computed values.
+
+Regenerate the golden files after an intended format change with ``UPDATE_GOLDEN=1 pytest tests/test_tables.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insta_rs import tables
+from insta_rs.io import format_certify_row, CERTIFY_COLUMNS
+from insta_rs.stats import cohen_radius, pA_lower_bound
+
+GOLDEN = Path(__file__).parent / "golden"
+N_LEVELS, SIGMA0, N0, N_SAMPLES, ALPHA = 4, 0.25, 100, 1000, 0.001
+IDX = np.array([0, 2, 4, 6, 8, 10])
+LABELS = np.array([0, 1, 2, 0, 1, 2])
+# nA of the predicted class per example (rows) and level 1..4 (columns), out of N_SAMPLES.
+COUNTS = np.array([
+    [990, 995, 999, 1000],   # idx 0: radius grows with sigma ("rising")
+    [990, 999, 995, 700],    # idx 2: peaked at level 2
+    [900, 600, 400, 300],    # idx 4: certified at small sigma only (abstains at levels 3, 4)
+    [990, 990, 990, 990],    # idx 6: predicted wrong at every level
+    [800, 800, 800, 800],    # idx 8: flat
+    [1000, 552, 510, 400],   # idx 10: pA_lower >= 1/2 at level 2, below once corrected to alpha/4
+])
+WRONG = np.zeros_like(COUNTS, dtype=bool)
+WRONG[3, :] = True
+DEMO_RADII = [0.0, 0.25, 0.5, 0.75]
+
+
+def write_certification(path: Path, idx, labels, counts, predicts, sigmas) -> None:
+    """Certification TSV in our format, pA_lower and radius computed as certification does."""
+    pA_lower = pA_lower_bound(np.asarray(counts), N_SAMPLES, ALPHA)
+    radius = cohen_radius(np.asarray(sigmas), pA_lower)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("\t".join(CERTIFY_COLUMNS) + "\n")
+        for i, label, predict, r, p, n_a, sigma in zip(idx, labels, predicts, radius, pA_lower, counts, sigmas):
+            predict = int(predict) if p >= 0.5 else -1
+            handle.write(format_certify_row({
+                "idx": int(i), "label": int(label), "predict": predict, "radius": float(r),
+                "correct": int(predict == label), "time": 0.5, "sigma": float(sigma), "pA_lower": float(p),
+                "nA": int(n_a), "n0A": N0, "n0": N0, "n": N_SAMPLES, "alpha": ALPHA, "seed": 0}))
+
+
+def write_synthetic_results(results_dir: Path, model: str = "m") -> None:
+    """Level files, fgss/grid searches with their certifications, and uniform searches of one model."""
+    sigmas = np.sqrt(np.arange(1, N_LEVELS + 1)) * SIGMA0
+    predicts = np.where(WRONG, (LABELS[:, None] + 1) % 3, LABELS[:, None])
+    for k in range(1, N_LEVELS + 1):
+        write_certification(results_dir / "certify" / model / f"level{k}.tsv", IDX, LABELS, COUNTS[:, k - 1],
+                            predicts[:, k - 1], np.full(len(IDX), sigmas[k - 1]))
+    searched = {"fgss": (np.array([4, 2, 1, 1, 1, 1]), np.array([5, 4, 3, 3, 3, 3])),
+                "grid": (np.array([4, 2, 1, 2, 1, 1]), np.full(len(IDX), N_LEVELS))}
+    for method, (levels, evaluated) in searched.items():
+        rows = np.arange(len(IDX))
+        write_certification(results_dir / "certify" / model / f"search_{method}.tsv", IDX, LABELS,
+                            COUNTS[rows, levels - 1], predicts[rows, levels - 1], sigmas[levels - 1])
+        search = pd.DataFrame({"idx": IDX, "label": LABELS, "level": levels, "sigma": sigmas[levels - 1],
+                               "cr_hat": 0.5, "n_levels_evaluated": evaluated})
+        for k in range(1, 17):
+            search[f"cr_hat_l{k}"] = 0.1 * k if k <= N_LEVELS else np.nan
+        (results_dir / "search" / model).mkdir(parents=True, exist_ok=True)
+        search.to_csv(results_dir / "search" / model / f"{method}.tsv", sep="\t", index=False)
+    pd.DataFrame({"level": [1, 2, 3], "sigma": sigmas[:3], "acr_hat": [0.30, 0.35, 0.32], "chosen": [0, 1, 0]}) \
+        .to_csv(results_dir / "search" / model / "uniform_test.tsv", sep="\t", index=False)
+    pd.DataFrame({"level": [1, 2, 3, 4], "sigma": sigmas, "acr_hat": [0.30, 0.31, 0.36, 0.33],
+                  "chosen": [0, 0, 1, 0]}) \
+        .to_csv(results_dir / "search" / model / "uniform_validation.tsv", sep="\t", index=False)
+
+
+ALL_KINDS_TABLE = {
+    "title": "Every row kind",
+    "caption": "Synthetic model m, 4 levels.",
+    "radii": DEMO_RADII,
+    "rows": [
+        {"label": "RS at sigma 0.50", "model": "m", "result": "level:4", "paper_row": "table1/cohen-0.50"},
+        {"label": "Insta-RS (FGSS)", "model": "m", "result": "search:fgss", "paper_row": "table3/fgss"},
+        {"label": "Grid search", "model": "m", "result": "search:grid"},
+        {"label": "Best uniform sigma", "model": "m", "result": "best_uniform"},
+        {"label": "Oracle", "model": "m", "result": "oracle"},
+        {"label": "Oracle alpha/K", "model": "m", "result": "oracle_bonferroni"},
+        {"label": "Alg. 3 on test", "model": "m", "result": "uniform:test"},
+        {"label": "Alg. 3 on validation", "model": "m", "result": "uniform:validation"},
+        {"label": "Best on validation", "model": "m", "result": "validation_best"},
+    ],
+}
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs from the golden file (UPDATE_GOLDEN=1 to regenerate)"
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    write_synthetic_results(tmp_path)
+    return tmp_path
+
+
+def build_all_kinds(results_dir: Path) -> tables.Table:
+    return tables.build_table("demo", ALL_KINDS_TABLE, str(results_dir), N_LEVELS, SIGMA0, default_radii=[0.0])
+
+
+@pytest.mark.parametrize("render, suffix", [(tables.render_markdown, "md"), (tables.render_latex, "tex"),
+                                            (tables.render_tsv, "tsv")])
+def test_all_row_kinds_match_golden(results_dir: Path, render, suffix: str) -> None:
+    check_golden(f"table_all_kinds.{suffix}", render(build_all_kinds(results_dir)))
+
+
+def test_b3_matches_golden(results_dir: Path) -> None:
+    table = tables.uniform_sigma_table(["m"], str(results_dir), N_LEVELS, SIGMA0, paper_models={"m": "cohen-0.50"})
+    check_golden("table_b3.md", tables.render_markdown(table))
+
+
+def test_row_values_by_hand(results_dir: Path) -> None:
+    numbers = build_all_kinds(results_dir).numbers.set_index("result")
+    levels = tables.load_levels(str(results_dir), "m", N_LEVELS)
+    radius = np.stack([levels[k]["radius"] * levels[k]["correct"] for k in range(1, N_LEVELS + 1)], axis=1)
+    acr_per_level = radius.mean(axis=0)
+    assert numbers.loc["level:4", "acr"] == pytest.approx(acr_per_level[3])
+    assert numbers.loc["best_uniform", "acr"] == pytest.approx(acr_per_level.max())
+    assert numbers.loc["oracle", "acr"] == pytest.approx(radius.max(axis=1).mean())
+    assert numbers.loc["oracle_bonferroni", "acr"] < numbers.loc["oracle", "acr"]
+    assert numbers.loc["uniform:test", "acr"] == pytest.approx(acr_per_level[1])       # chosen = level 2
+    assert numbers.loc["uniform:validation", "acr"] == pytest.approx(acr_per_level[2])  # chosen = level 3
+    assert numbers.loc["search:fgss", "ass"] == pytest.approx(21 / 6)
+    assert numbers.loc["search:grid", "ass"] == pytest.approx(4.0)
+    # 5 of 6 examples are correct at some level; the wrong one (idx 6) never.
+    assert numbers.loc["oracle", "ca_0"] == pytest.approx(5 / 6)
+    assert numbers.loc["level:4", "paper_acr"] == pytest.approx(0.555)
+    assert numbers.loc["search:fgss", "paper_ass"] == pytest.approx(7.614)
+
+
+def test_paper_cell_and_missing_radius() -> None:
+    assert tables.with_paper(0.6123, 0.668, 3) == "0.612 (paper 0.668)"
+    assert tables.paper_row("table4/cohen-1.00").cert_acc_at(0.25) is None
+    assert tables.paper_row("table4/cohen-1.00").cert_acc_at(0.5) == 0.38
+
+
+def test_paper_numbers_are_complete() -> None:
+    numbers = tables.paper_numbers()
+    for name in ("table1", "table2", "table3", "table4", "table5", "table6"):
+        for key, row in numbers[name]["rows"].items():
+            assert len(row["cert_acc"]) == len(numbers[name]["radii"]), f"{name}/{key}"
+            assert row["cert_acc"] == sorted(row["cert_acc"], reverse=True), f"{name}/{key} not non-increasing"
+    assert numbers["table3"]["rows"]["fgss"]["ass"] == 7.614
+
+
+def test_bad_specs_are_named(results_dir: Path) -> None:
+    with pytest.raises(ValueError, match="unknown table row result 'level:9'"):
+        tables.row_inputs(str(results_dir), "m", "level:9", N_LEVELS)
+    with pytest.raises(ValueError, match="paper_row 'table1/nope'"):
+        tables.paper_row("table1/nope")
+    with pytest.raises(FileNotFoundError, match="level1.tsv"):
+        tables.build_table("t", {"rows": [{"label": "x", "model": "absent", "result": "oracle"}]},
+                           str(results_dir), N_LEVELS, SIGMA0, [0.0])
+
+
+def test_row_inputs_cover_what_rows_read(results_dir: Path) -> None:
+    for row in ALL_KINDS_TABLE["rows"]:
+        paths = tables.row_inputs(str(results_dir), "m", row["result"], N_LEVELS)
+        assert all(Path(p).exists() for p in paths), row["result"]
+    assert tables.row_inputs("r", "m", "search:fgss", N_LEVELS) == ["r/certify/m/search_fgss.tsv",
+                                                                   "r/search/m/fgss.tsv"]

@@ -1,0 +1,84 @@
+"""Input functions and targets of the analysis rules (tables, figures, Appendix B.3); functions only.
+
+Tables and figures are driven by the config keys ``tables`` and ``figures``; the files a table row or a
+figure reads come from :mod:`insta_rs.tables`, the same code the scripts read them with.
+"""
+
+import os
+
+from insta_rs.tables import level_paths, row_inputs, search_path, uniform_path
+
+FIGURE_KEYS = {"fig1a": "models", "fig1c": "model", "fig3ab": "rows", "fig3c": "model"}
+
+
+def results_dir_of(output_path):
+    """results/<run> from a table or figure path results/<run>/<tables|figures>/<name>.<ext>; the scripts
+    read the result files below it with the path functions the inputs come from."""
+    return os.path.dirname(os.path.dirname(output_path))
+
+
+def unique(paths):
+    """``paths`` without repeats, first occurrence kept."""
+    return list(dict.fromkeys(paths))
+
+
+def table_names():
+    """Names of the configured tables (``tables:``)."""
+    return list(config.get("tables", {}))
+
+
+def table_inputs(name):
+    """Every result file the rows of table ``name`` read."""
+    n_levels = config["noise"]["n_levels"]
+    return unique(path for row in config["tables"][name]["rows"]
+                  for path in row_inputs(RESULTS, row["model"], row["result"], n_levels))
+
+
+def figure_kind(name):
+    """A figure's kind: its ``kind`` key, else its name when that is a kind (fig1a, fig1c, fig3ab, fig3c)."""
+    kind = config["figures"][name].get("kind", name)
+    if kind not in FIGURE_KEYS:
+        raise ValueError(f"figures.{name}: set kind to one of {', '.join(FIGURE_KEYS)} "
+                         "(or name the figure after its kind)")
+    if FIGURE_KEYS[kind] not in config["figures"][name]:
+        raise ValueError(f"figures.{name} ({kind}) needs the key {FIGURE_KEYS[kind]!r}")
+    return kind
+
+
+def figures_of_kind(kind):
+    """Names of the configured figures of one kind."""
+    return [name for name in config.get("figures", {}) if figure_kind(name) == kind]
+
+
+def figure_inputs(name):
+    """The result files figure ``name`` reads."""
+    figure, n_levels = config["figures"][name], config["noise"]["n_levels"]
+    kind = figure_kind(name)
+    if kind == "fig1a":
+        return unique(path for model in figure["models"] for path in level_paths(RESULTS, model, n_levels))
+    if kind == "fig1c":
+        return level_paths(RESULTS, figure["model"], n_levels)
+    if kind == "fig3ab":
+        return unique(path for row in figure["rows"]
+                      for path in row_inputs(RESULTS, row["model"], row["result"], n_levels))
+    return [search_path(RESULTS, figure["model"], method) for method in ("grid", "fgss")]
+
+
+def b3_config():
+    """The Appendix B.3 table's settings (``analysis.b3``), empty when not configured."""
+    return config.get("analysis", {}).get("b3", {})
+
+
+def b3_inputs():
+    """Level files and Algorithm 3 results (test and validation) of every B.3 model."""
+    n_levels = config["noise"]["n_levels"]
+    return unique(path for model in b3_config()["models"]
+                  for path in [*level_paths(RESULTS, model, n_levels),
+                               uniform_path(RESULTS, model, "test"), uniform_path(RESULTS, model, "validation")])
+
+
+def analysis_targets():
+    """Every configured table (md, tex, tsv) and figure (png, pdf), and B.3 when ``analysis.b3`` is set."""
+    names = table_names() + (["b3"] if b3_config() else [])
+    return ([result("tables", f"{name}.{ext}") for name in names for ext in ("md", "tex", "tsv")]
+            + [result("figures", f"{name}.{ext}") for name in config.get("figures", {}) for ext in ("png", "pdf")])

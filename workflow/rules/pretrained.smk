@@ -1,0 +1,46 @@
+"""Published models: download each archive once (shared by every run under resources/), then import
+the configured checkpoints into our format. With models.<name>.pretrained.path set to a local archive,
+extracted folder or checkpoint file, nothing is downloaded."""
+
+
+rule fetch_pretrained:
+    """Download archive ``{source}`` of insta_rs/pretrained.yaml (Google Drive through gdown), checking
+    the catalog's sha256 when recorded. No code or catalog inputs on purpose: an edit (such as recording
+    the sha256) must not trigger a multi-GB download again; delete the archive to fetch it anew."""
+    output:
+        archive="resources/pretrained/{source}/archive",
+    log:
+        script_log("pretrained", "fetch_{source}.log"),
+    wildcard_constraints:
+        source=r"[A-Za-z0-9_]+",
+    threads: 1
+    retries: 2
+    localrule: True
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/fetch_pretrained.py"
+
+
+rule import_pretrained:
+    """Extract ``pretrained.member`` and load it strictly in the catalog's layout; the configured arch and
+    input layer must match the catalog (a wrong input layer silently gives wrong predictions)."""
+    input:
+        foreign=lambda wildcards: config["models"][wildcards.model]["pretrained"].get("path")
+        or "resources/pretrained/{}/archive".format(config["models"][wildcards.model]["pretrained"]["source"]),
+        catalog=os.path.join(workflow.basedir, "src", "insta_rs", "pretrained.yaml"),
+        code=package_code("checkpoints", "fetch", "models", "io"),
+    output:
+        model=result("models", "{model}", "checkpoint.pt"),
+    log:
+        script_log("models", "{model}", "import.log"),
+    params:
+        entry=lambda wildcards: config["models"][wildcards.model],
+        num_classes=config["dataset"]["num_classes"],
+    wildcard_constraints:
+        model=one_of(models_with("pretrained")),
+    threads: 1
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/import_pretrained.py"
