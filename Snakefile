@@ -10,7 +10,11 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+if not config:  # --configfile replaces the demo config instead of merging into it
+
+
+    configfile: "config.yaml"
+
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -34,5 +38,5 @@ include: "workflow/rules/analysis.smk"
 rule all:
     """Every table and figure the config names."""
     input:
-        analysis_targets(),
+        final_targets(),
     default_target: True

@@ -22,7 +22,8 @@ def test_same_bytes_for_every_batch_size_and_chunking(linear_model, linear_input
     assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
     frame = read_certification(tmp_path / "a.tsv")
     assert frame["idx"].tolist() == list(range(10, 22))
-    assert set(frame.columns) >= {"sigma", "pA_lower", "nA", "n0A", "n0", "n", "alpha", "seed"}
+    assert set(frame.columns) >= {"sigma", "pA_lower", "c_hat", "nA", "nB", "n0A", "n0", "n", "alpha", "seed"}
+    assert (frame["nA"] + frame["nB"] <= frame["n"]).all()
 
 
 def test_shards_merge_to_the_unsharded_file(linear_model, linear_inputs, tmp_path):

@@ -81,7 +81,8 @@ def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx:
                 row = {"idx": int(idx[pos]), "label": int(labels[pos]), "predict": int(result.predict[k]),
                        "radius": float(result.radius[k]), "correct": int(result.predict[k] == labels[pos]),
                        "time": seconds, "sigma": float(sigma[pos]), "pA_lower": float(result.pA_lower[k]),
-                       "nA": int(result.nA[k]), "n0A": int(result.n0A[k]), "n0": n0, "n": n,
+                       "c_hat": int(result.c_hat[k]), "nA": int(result.nA[k]), "nB": int(result.nB[k]),
+                       "n0A": int(result.n0A[k]), "n0": n0, "n": n,
                        "alpha": alpha, "seed": seed}
                 line = format_certify_row(row)
                 done[row["idx"]] = line

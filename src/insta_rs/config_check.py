@@ -24,8 +24,24 @@ def _check_search(config: dict) -> None:
             raise ConfigError(f"search.starts: start level {level} exceeds noise.n_levels = {n_levels}")
 
 
+def _check_stage1_from(config: dict) -> None:
+    models = config["models"]
+    for name, entry in models.items():
+        source = entry.get("train", {}).get("stage1_from")
+        if source is None:
+            continue
+        train = models.get(source, {}).get("train", {})
+        if train.get("method") != entry["train"]["method"] or "stage1" not in train:
+            raise ConfigError(f"models.{name}.train.stage1_from = {source!r} must name a model with method "
+                              f"{entry['train']['method']!r} and its own stage1")
+
+
 def _check_references(config: dict) -> None:
     models = config["models"]
+    sound = config.get("sound", {})
+    unknown = sorted((set(sound.get("models", [])) | set(sound.get("audit", {}).get("models", []))) - set(models))
+    if unknown:
+        raise ConfigError(f"sound.models / sound.audit.models name {unknown}, which are not under models")
     for section in ("tables", "figures"):
         for name, entry in config.get(section, {}).items():
             named = [row["model"] for row in entry.get("rows", [])] + list(entry.get("models", []))
@@ -44,4 +60,5 @@ def check_config(config: dict) -> None:
                           "the selection sample must not be larger than the estimation sample")
     _check_subset(config["dataset"].get("test_subset", {}))
     _check_search(config)
+    _check_stage1_from(config)
     _check_references(config)

@@ -21,7 +21,7 @@ os.umask(_UMASK)
 
 CERTIFY_COLUMNS = [
     "idx", "label", "predict", "radius", "correct", "time",
-    "sigma", "pA_lower", "nA", "n0A", "n0", "n", "alpha", "seed",
+    "sigma", "pA_lower", "c_hat", "nA", "nB", "n0A", "n0", "n", "alpha", "seed",
 ]
 
 

@@ -28,8 +28,10 @@ class Certificates:
     predict: np.ndarray   # class, or ABSTAIN
     radius: np.ndarray    # sigma * PhiInv(pA_lower), 0 on abstain
     pA_lower: np.ndarray  # one-sided Clopper-Pearson bound at level alpha
-    nA: np.ndarray        # estimation count of the selected class
-    n0A: np.ndarray       # selection count of the selected class
+    c_hat: np.ndarray     # the class selected with the N0 samples (kept on abstain)
+    nA: np.ndarray        # estimation count of c_hat
+    nB: np.ndarray        # largest estimation count among the other classes
+    n0A: np.ndarray       # selection count of c_hat
 
 
 class Smoother:
@@ -117,11 +119,13 @@ class Smoother:
         c_hat = selection.argmax(axis=1)
         estimation = self.sample_counts(x, sigma, idx, n, seed, ESTIMATION)
         nA = estimation[rows, c_hat]
+        estimation[rows, c_hat] = -1
         pA_lower = pA_lower_bound(nA, n, alpha)
         abstain = pA_lower < 0.5
         return Certificates(predict=np.where(abstain, ABSTAIN, c_hat),
                             radius=np.where(abstain, 0.0, cohen_radius(sigma, pA_lower)),
-                            pA_lower=pA_lower, nA=nA, n0A=selection[rows, c_hat])
+                            pA_lower=pA_lower, c_hat=c_hat, nA=nA, nB=estimation.max(axis=1),
+                            n0A=selection[rows, c_hat])
 
     def predict(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n: int, alpha: float,
                 seed: int) -> np.ndarray:

@@ -64,7 +64,9 @@ rule certify_assigned:
 rule merge_shards:
     """Concatenate the shards of one certification or search in test-subset order."""
     input:
-        shards=gather.shard(result("{stage}", "{model}", "shards", "{name}", "{scatteritem}.tsv")),
+        shards=lambda wildcards: gather.shard(
+            result(wildcards.stage, wildcards.model, "shards", wildcards.name, "{scatteritem}.tsv")
+        ),
     output:
         tsv=result("{stage}", "{model}", "{name}.tsv"),
     log:

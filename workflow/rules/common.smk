@@ -50,3 +50,18 @@ def models_with(key):
 def one_of(names):
     """A wildcard regex matching exactly one of ``names`` (never matches when the list is empty)."""
     return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
+def sound_targets():
+    """Sound certificates of ``sound.models``, the exact counterexample, and the audit when configured."""
+    sound = config["sound"]
+    targets = [result("certify", model, f"{mode}.tsv") for model in sound["models"] for mode in sound["modes"]]
+    targets.append(result("tables", "falsification.md"))
+    if sound["audit"]["models"]:
+        targets.append(result("tables", "audit.md"))
+    return targets
+
+
+def final_targets():
+    """Everything ``rule all`` builds: the configured tables and figures, and the sound companions."""
+    return analysis_targets() + sound_targets()

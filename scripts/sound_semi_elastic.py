@@ -1,0 +1,24 @@
+"""Semi-elastic certified radii (Sukenik et al. 2022) for the certification at the kNN sigma
+(``certify/<model>/search_knn.tsv``), written as a certification TSV."""
+
+import json
+from pathlib import Path
+
+from insta_rs.io import read_certification
+from insta_rs.runlog import setup_step_logging
+from insta_rs.sound.cascade import write_certification
+from insta_rs.sound.semi_elastic import semi_elastic_frame
+
+
+def main(snakemake) -> None:
+    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+    meta = json.loads(Path(snakemake.input.meta).read_text())
+    certification = read_certification(snakemake.input.tsv)
+    frame = semi_elastic_frame(certification, meta["dim"], meta["r"])
+    write_certification(frame, snakemake.output.tsv)
+    logger.info("semi-elastic (d = %d, r = %g): ACR %.4f (Cohen's radii at the same sigma: %.4f)", meta["dim"],
+                meta["r"], float((frame["radius"] * frame["correct"]).mean()),
+                float((certification["radius"] * certification["correct"]).mean()))
+
+
+main(snakemake)  # noqa: F821

@@ -1,0 +1,97 @@
+"""An input-dependent noise level whose logarithm is r-Lipschitz (Sukenik et al., ICML 2022, Sec. 5):
+
+    sigma(x) = sigma_b * exp(r * (knn(x) - m)),   knn(x) = mean L2 distance from x to its k nearest training points.
+
+``knn`` is 1-Lipschitz (each order statistic of the distances to a fixed point set is), so ``ln sigma`` is
+r-Lipschitz: at ``||x' - x|| <= R``, ``sigma(x') / sigma(x)`` lies in ``[exp(-r R), exp(r R)]``, which is what
+:mod:`.semi_elastic` certifies against. ``sigma`` depends on the input and the training set only, never on
+test data or certification samples, so one certification per example needs no multiplicity correction.
+
+``m`` is a reference distance that only rescales ``sigma_b``: the median, over a fixed random subset of
+training points, of each one's mean distance to its k nearest *other* training points (no test data).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+import torch
+
+from torch.utils.data import Subset
+
+from insta_rs.data import load_split
+from insta_rs.io import atomic_write
+
+logger = logging.getLogger(__name__)
+
+
+def knn_distance(queries: torch.Tensor, train: torch.Tensor, k: int, exclude_self: bool = False,
+                 chunk: int = 256) -> np.ndarray:
+    """Mean L2 distance of each query to its ``k`` nearest rows of ``train`` (inputs flattened).
+
+    ``exclude_self`` drops the nearest match (for queries that are themselves training points).
+    """
+    if k < 1 or k + int(exclude_self) > len(train):
+        raise ValueError(f"sound.semi_elastic.k = {k} needs 1 <= k < number of training points ({len(train)})")
+    train_flat = train.flatten(1).double()
+    out = []
+    for start in range(0, len(queries), chunk):
+        block = queries[start:start + chunk].flatten(1).double().to(train_flat.device)
+        distances = torch.cdist(block, train_flat)
+        nearest = torch.topk(distances, k + int(exclude_self), dim=1, largest=False).values
+        out.append(nearest[:, int(exclude_self):].mean(dim=1).cpu())
+        if start and start // chunk % 20 == 0:
+            logger.info("kNN distances: %d/%d queries", start + len(block), len(queries))
+    return torch.cat(out).numpy()
+
+
+def reference_distance(train: torch.Tensor, k: int, n_subset: int = 2000, seed: int = 0) -> float:
+    """``m``: median kNN distance of up to ``n_subset`` training points (fixed random subset) to the others."""
+    rng = np.random.default_rng(seed)
+    subset = np.sort(rng.choice(len(train), size=min(n_subset, len(train)), replace=False))
+    return float(np.median(knn_distance(train[torch.as_tensor(subset)], train, k, exclude_self=True)))
+
+
+def knn_sigma(knn_dist: np.ndarray, sigma_b: float, r: float, m: float) -> np.ndarray:
+    """``sigma(x) = sigma_b * exp(r * (knn(x) - m))``."""
+    if sigma_b <= 0 or r < 0:
+        raise ValueError(f"sound.semi_elastic: need sigma_b > 0 and r >= 0 (got sigma_b={sigma_b}, r={r})")
+    return sigma_b * np.exp(r * (np.asarray(knn_dist, dtype=float) - m))
+
+
+def assign_knn_sigma(test_x: torch.Tensor, test_labels: np.ndarray, test_idx: np.ndarray, train_x: torch.Tensor,
+                     k: int, r: float, sigma_b: float, n_subset: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+    """Per-example sigma for the test examples, as an assignment table (``idx label level sigma knn_dist``,
+    ``level = -1`` for a continuous sigma) and its metadata (``k r sigma_b m dim n_train``)."""
+    m = reference_distance(train_x, k, n_subset, seed)
+    distances = knn_distance(test_x, train_x, k)
+    table = pd.DataFrame({"idx": test_idx, "label": test_labels, "level": -1,
+                          "sigma": knn_sigma(distances, sigma_b, r, m), "knn_dist": distances})
+    meta = {"k": k, "r": r, "sigma_b": sigma_b, "m": m, "dim": int(np.prod(test_x.shape[1:])),
+            "n_train": len(train_x), "m_subset": n_subset, "seed": seed}
+    logger.info("kNN sigma: m = %.4f, sigma in [%.4f, %.4f] over %d test examples", m, table["sigma"].min(),
+                table["sigma"].max(), len(table))
+    return table, meta
+
+
+def training_tensors(dataset_cfg: dict, max_train: int | None = None, seed: int = 0) -> torch.Tensor:
+    """The training split as one tensor ``[N, C, H, W]`` *without* training augmentation (the test split's
+    transform is used for torchvision datasets); ``max_train`` keeps a fixed random subset."""
+    dataset = load_split(dataset_cfg, "train")
+    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    if hasattr(base, "transform"):
+        base.transform = load_split(dataset_cfg, "test").transform
+    positions = np.arange(len(dataset))
+    if max_train is not None and max_train < len(dataset):
+        positions = np.sort(np.random.default_rng(seed).choice(len(dataset), size=max_train, replace=False))
+    logger.info("loading %d training images for kNN distances", len(positions))
+    return torch.stack([dataset[int(i)][0] for i in positions])
+
+
+def write_assignment(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write the assignment TSV (read by the certify step as ``search/<model>/knn.tsv``), atomically."""
+    with atomic_write(path) as handle:
+        table.to_csv(handle, sep="\t", index=False, float_format="%.6f")

@@ -1,0 +1,104 @@
+"""Training configuration: one stage of parameter updates (a method and its optimizer schedule).
+
+A stage dict (``models.<name>.train`` of a fixed-sigma baseline, or ``train.stage1`` / ``train.stage2``
+of an Insta-RS or PFAT model) holds, named after the papers:
+
+- ``method``: ``gaussian`` (Cohen et al.), ``smoothadv`` (Salman et al.) or ``macer`` (Zhai et al.);
+- optimizer: ``epochs``, ``batch_size``, ``lr``, ``milestones`` (MultiStepLR, x0.1 at each),
+  ``momentum`` (0.9), ``weight_decay`` (1e-4), ``seed`` (0);
+- ``sigma``: the constant noise level of a fixed-sigma baseline (only there);
+- SmoothAdv: ``eps`` (``adaptive`` = 2 sigma_i, Insta-RS B.2, or a number), ``m_train`` (2),
+  ``steps`` (10), ``warmup`` (10 epochs of linear eps warm-up);
+- MACER: ``k`` (16), ``lambda`` (12), ``gamma`` (8), ``beta`` (16);
+- Insta-RS stage I (Algorithm 2): ``L`` (10, update every L epochs), ``m2`` (8), ``p_max`` (0.99993);
+  PFAT stage 1 uses ``m2`` and ``p_max`` for its grid assignment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+METHODS = ("gaussian", "smoothadv", "macer")
+ROLES = ("fixed", "insta_stage1", "pfat_stage1", "stage2")
+_COMMON = {"method", "epochs", "batch_size", "lr", "milestones", "momentum", "weight_decay", "seed"}
+_METHOD_KEYS = {"gaussian": set(), "smoothadv": {"eps", "m_train", "steps", "warmup"},
+                "macer": {"k", "lambda", "gamma", "beta"}}
+_ROLE_KEYS = {"fixed": {"sigma"}, "insta_stage1": {"L", "m2", "p_max"}, "pfat_stage1": {"m2", "p_max"},
+              "stage2": set()}
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One training stage; ``eps=None`` means adaptive SmoothAdv radius ``eps_i = 2 sigma_i``."""
+
+    method: str
+    epochs: int
+    batch_size: int
+    lr: float
+    milestones: tuple[int, ...] = ()
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    seed: int = 0
+    sigma: float | None = None
+    eps: float | None = None
+    m_train: int = 2
+    steps: int = 10
+    warmup: int = 10
+    k: int = 16
+    macer_lambda: float = 12.0
+    gamma: float = 8.0
+    beta: float = 16.0
+    L: int = 10
+    m2: int = 8
+    p_max: float = 0.99993
+
+    def as_dict(self) -> dict:
+        """Plain dict (JSON-able) of every field, defaults included."""
+        return dataclasses.asdict(self)
+
+
+def parse_stage(cfg: dict, role: str, where: str) -> StageConfig:
+    """Validate a stage dict for ``role`` (one of :data:`ROLES`); ``where`` names the entry in errors."""
+    if role not in ROLES:
+        raise ValueError(f"unknown training role {role!r}; use one of {ROLES}")
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{where} must be a mapping of training settings, got {cfg!r}")
+    method = cfg.get("method")
+    if method not in METHODS:
+        raise ValueError(f"{where}.method = {method!r}: use one of {METHODS}")
+    allowed = _COMMON | _METHOD_KEYS[method] | _ROLE_KEYS[role]
+    unknown = sorted(set(cfg) - allowed)
+    if unknown:
+        raise ValueError(f"{where}: keys {unknown} are not valid for method {method} here; allowed: {sorted(allowed)}")
+    missing = sorted({"epochs", "batch_size", "lr"} - set(cfg))
+    if role == "fixed" and "sigma" not in cfg:
+        missing.append("sigma")
+    if missing:
+        raise ValueError(f"{where}: missing required keys {missing}")
+    values = {key: cfg[key] for key in cfg if key not in ("lambda", "eps", "milestones")}
+    values["milestones"] = tuple(int(m) for m in cfg.get("milestones", ()))
+    if "lambda" in cfg:
+        values["macer_lambda"] = float(cfg["lambda"])
+    eps = cfg.get("eps", "adaptive")
+    if eps != "adaptive" and (isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps < 0):
+        raise ValueError(f"{where}.eps = {eps!r}: use 'adaptive' (eps_i = 2 sigma_i) or a number >= 0")
+    values["eps"] = None if eps == "adaptive" else float(eps)
+    stage = StageConfig(**values)
+    _check_ranges(stage, where)
+    return stage
+
+
+def _check_ranges(stage: StageConfig, where: str) -> None:
+    """Positive counts and rates, probabilities inside (0.5, 1)."""
+    for name in ("epochs", "batch_size", "m_train", "steps", "k", "L", "m2"):
+        value = getattr(stage, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{where}.{name} = {value!r} must be a positive integer")
+    if stage.lr <= 0 or (stage.sigma is not None and stage.sigma <= 0):
+        raise ValueError(f"{where}: lr and sigma must be > 0 (lr={stage.lr}, sigma={stage.sigma})")
+    if not 0.5 < stage.p_max < 1:
+        raise ValueError(f"{where}.p_max = {stage.p_max} must lie in (0.5, 1)")
+    if list(stage.milestones) != sorted(stage.milestones):
+        raise ValueError(f"{where}.milestones = {list(stage.milestones)} must be increasing")
+
