@@ -24,6 +24,17 @@ scattergather:
     shard=config["certify"]["shards"],
 
 
+wildcard_constraints:
+    model=r"[A-Za-z0-9_.+-]+",
+    level=r"\d+",
+    method=r"fgss|grid",
+    assignment=r"fgss|grid|knn",
+    split=r"test|validation",
+    stage=r"certify|search",
+    name=r"level\d+|search_[a-z]+|fgss|grid",
+    scatteritem=r"\d+-of-\d+",
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrained.smk"

@@ -1,5 +1,6 @@
-"""Certify one shard of the test subset with Cohen et al.'s CERTIFY, at a fixed noise level or at
-each example's sigma from an assignment TSV (a search result). Resumes an interrupted run."""
+"""Certify one shard of the test subset with Cohen et al.'s CERTIFY: at every noise level of the
+sweep (one file per level), or at each example's sigma from an assignment TSV (a search result).
+An interrupted run resumes where it stopped."""
 
 import numpy as np
 
@@ -10,21 +11,24 @@ from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positi
 
 
 def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
     params = snakemake.params
     certify = params.certify
     x, labels, idx = examples(params.dataset, "test")
     shard = shard_positions(len(idx), params.shard)
     x, labels, idx = x[shard], labels[shard], idx[shard]
     if "assignment" in snakemake.input.keys():
-        sigma = assigned_sigma(snakemake.input.assignment, idx)
+        jobs = [(assigned_sigma(snakemake.input.assignment, idx), snakemake.output.tsv)]
     else:
-        sigma = np.full(len(idx), level_to_sigma(params.level, params.sigma0))
+        jobs = [(np.full(len(idx), level_to_sigma(level, params.sigma0)), path)
+                for level, path in zip(params.levels, snakemake.output.tsv)]
     smoother = make_smoother(snakemake.input.model, params.dataset["num_classes"], certify["batch_size"],
                              params.device, params.precision, snakemake.resources.gpu)
     examples_per_chunk = max(1, 4 * certify["batch_size"] // (certify["n0"] + certify["n"]))
-    certify_to_tsv(smoother, x, labels, idx, sigma, snakemake.output.tsv, certify["n0"], certify["n"],
-                   certify["alpha"], certify["seed"], examples_per_chunk, certify["record_time"])
+    for number, (sigma, path) in enumerate(jobs, start=1):
+        logger.info("certification %d of %d: %s", number, len(jobs), path)
+        certify_to_tsv(smoother, x, labels, idx, sigma, path, certify["n0"], certify["n"], certify["alpha"],
+                       certify["seed"], examples_per_chunk, certify["record_time"])
 
 
 main(snakemake)  # noqa: F821

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from insta_rs.certify_run import certify_to_tsv, merge_tsvs
-from insta_rs.io import read_certification
+from insta_rs.certify_run import certify_to_tsv
+from insta_rs.io import merge_tsvs, read_certification
 from insta_rs.smoothing import Smoother
 
 

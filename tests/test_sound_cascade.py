@@ -100,37 +100,64 @@ def test_bounds_spend_alpha_over_levels():
         bounds_from_counts(SIGMA, np.zeros((3, 1), int), np.full((3, 1), 900), 1000, 0.03, nB=np.full((3, 1), 200))
 
 
-def level_frame(sigma, predict, nA, label, n=1000, alpha=0.001):
+def level_frame(sigma, c_hat, nA, nB, label, n=1000, alpha=0.001):
+    """A level certification in our format; ``c_hat`` is kept on abstain, as the certify step writes it."""
     pA_lower = pA_lower_bound(np.array(nA), n, alpha)
-    return pd.DataFrame({"idx": [0, 5], "label": label, "predict": predict, "radius": 0.0, "correct": 0,
-                         "time": 1.5, "sigma": sigma, "pA_lower": pA_lower, "nA": nA, "n0A": 90, "n0": 100,
-                         "n": n, "alpha": alpha, "seed": 0})
+    predict = np.where(pA_lower >= 0.5, c_hat, -1)
+    return pd.DataFrame({"idx": [0, 5], "label": label, "predict": predict, "radius": 0.0,
+                         "correct": (predict == np.array(label)).astype(int), "time": 1.5, "sigma": sigma,
+                         "pA_lower": pA_lower, "c_hat": c_hat, "nA": nA, "nB": nB, "n0A": 90, "n0": 100, "n": n,
+                         "alpha": alpha, "seed": 0})
 
 
-def test_frame_and_files_round_trip(tmp_path):
-    frames = {1: level_frame(0.25, [2, 7], [999, 999], [2, 7]), 2: level_frame(0.5, [2, 7], [995, 600], [2, 7]),
-              3: level_frame(1.0, [2, -1], [990, 300], [2, 7])}
+def three_levels():
+    # example 0 is confident at every level; example 5 selects class 7 everywhere but abstains at sigma 1.0
+    # (nA = 300), where no other class has more than nB = 250 of 1000
+    return {1: level_frame(0.25, [2, 7], [999, 999], [1, 1], [2, 7]),
+            2: level_frame(0.5, [2, 7], [995, 995], [3, 4], [2, 7]),
+            3: level_frame(1.0, [2, 7], [990, 300], [5, 250], [2, 7])}
+
+
+def test_frame_and_files_round_trip_with_runner_up_counts(tmp_path):
     paths = []
-    for level, frame in frames.items():
+    for level, frame in three_levels().items():
         paths.append(tmp_path / f"level{level}.tsv")
         write_certification(frame, paths[-1])
     out = tmp_path / "cascade.tsv"
     result = cascade_from_level_files(paths, out, p0=0.5)
     written = read_certification(out)
     assert list(written.columns) == CERTIFY_COLUMNS
-    # example 0 stops at the largest sigma (1.0); example 5 does not stop at 1.0 (abstained there) and the
-    # top-class counts alone cannot exclude another class at that level: abstain
-    assert written["predict"].tolist() == [2, -1]
+    per_level = 0.001 / 3
+    # example 0 stops at the largest sigma; example 5 passes sigma 1.0 (class 7 at most CP_upper(250)) and
+    # stops at sigma 0.5 with class 7, its radius limited by the passed level
+    assert written["predict"].tolist() == [2, 7]
     assert written["sigma"].tolist() == [1.0, 0.5]
-    assert written["radius"].iloc[0] == pytest.approx(1.0 * norm.ppf(pA_lower_bound(990, 1000, 0.001 / 3)), abs=1e-6)
+    assert written["c_hat"].tolist() == [2, 7] and written["nB"].tolist() == [5, 4]
+    assert written["radius"].iloc[0] == pytest.approx(1.0 * norm.ppf(pA_lower_bound(990, 1000, per_level / 2)),
+                                                      abs=1e-6)
+    expected = min(0.5 * norm.ppf(pA_lower_bound(995, 1000, per_level / 2)),
+                   -1.0 * norm.ppf(p_upper_bound(250, 1000, per_level / 4)))
+    assert written["radius"].iloc[1] == pytest.approx(expected, abs=1e-6)
     assert written["time"].tolist() == [1.5, 3.0]
     assert written["alpha"].tolist() == [0.001, 0.001]
-    assert result["correct"].tolist() == [1, 0]
+    assert result["correct"].tolist() == [1, 1]
+
+
+def test_without_runner_up_counts_only_the_largest_sigma_certifies():
+    frames = {level: frame.drop(columns=["nB"]) for level, frame in three_levels().items()}
+    result = cascade_frame(frames, p0=0.5)
+    # the top-class count alone cannot exclude another class at sigma 1.0 for example 5: abstain
+    assert result["predict"].tolist() == [2, -1]
+    assert result["radius"].iloc[0] == pytest.approx(1.0 * norm.ppf(pA_lower_bound(990, 1000, 0.001 / 3)))
+    assert result["nB"].tolist() == [-1, -1] and result["c_hat"].tolist() == [2, 7]
+    # without c_hat the selected class of an abstained level is unknown (predict = -1)
+    without_c_hat = cascade_frame({level: frame.drop(columns=["c_hat"]) for level, frame in frames.items()})
+    assert without_c_hat["c_hat"].tolist() == [2, 7] and without_c_hat["predict"].tolist() == [2, -1]
 
 
 def test_frame_rejects_mixed_alpha_and_missing_counts():
-    frames = {1: level_frame(0.25, [2, 7], [999, 999], [2, 7]), 2: level_frame(0.5, [2, 7], [995, 600], [2, 7],
-                                                                              alpha=0.01)}
+    frames = {1: level_frame(0.25, [2, 7], [999, 999], [1, 1], [2, 7]),
+              2: level_frame(0.5, [2, 7], [995, 600], [3, 4], [2, 7], alpha=0.01)}
     with pytest.raises(ValueError, match="alpha"):
         cascade_frame(frames)
     frames[2] = frames[2].drop(columns=["nA"])

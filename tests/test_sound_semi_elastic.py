@@ -7,7 +7,9 @@ import pytest
 import torch
 from scipy.stats import ncx2, norm
 
+from insta_rs.io import CERTIFY_COLUMNS, read_certification
 from insta_rs.sound import semi_elastic
+from insta_rs.sound.cascade import write_certification
 from insta_rs.sound.knn_sigma import assign_knn_sigma, knn_distance, knn_sigma, reference_distance, training_tensors
 from insta_rs.sound.semi_elastic import endpoint_bound, semi_elastic_frame, semi_elastic_radius, worst_case_probability
 from insta_rs.stats import pA_lower_bound
@@ -108,17 +110,23 @@ def test_normal_approximation_takes_over_smoothly(monkeypatch):
     assert worst_case_probability(*args) == pytest.approx(exact, abs=2e-3)
 
 
-def test_frame_replaces_radii_and_keeps_abstentions():
+def test_frame_replaces_radii_and_keeps_abstentions(tmp_path):
     frame = pd.DataFrame({"idx": [0, 1, 2], "label": [1, 1, 2], "predict": [1, -1, 2], "radius": [9.0, 0.0, 9.0],
                           "correct": [1, 0, 1], "time": 0.1, "sigma": [0.5, 0.5, 0.51], "pA_lower": 0.0,
-                          "nA": [990, 400, 999], "n0A": 99, "n0": 100, "n": 1000, "alpha": 0.001, "seed": 0})
+                          "c_hat": [1, 3, 2], "nA": [990, 400, 999], "nB": [6, 350, 1], "n0A": 99, "n0": 100,
+                          "n": 1000, "alpha": 0.001, "seed": 0})
     out = semi_elastic_frame(frame, 64, 0.01)
+    write_certification(out, tmp_path / "semi_elastic.tsv")
+    written = read_certification(tmp_path / "semi_elastic.tsv")
+    assert list(written.columns) == CERTIFY_COLUMNS
+    assert written["c_hat"].tolist() == [1, 3, 2] and written["nB"].tolist() == [6, 350, 1]
     pA = pA_lower_bound(np.array([990, 400, 999]), 1000, 0.001)
     assert out["radius"].iloc[1] == 0.0
     assert out["radius"].iloc[0] == pytest.approx(semi_elastic_radius(pA[0], 0.5, 64, 0.01))
     assert np.all(out["radius"].to_numpy() <= frame["sigma"].to_numpy() * norm.ppf(np.maximum(pA, 0.5)) + 1e-12)
-    with pytest.raises(ValueError, match="nA"):
-        semi_elastic_frame(frame.drop(columns=["nA"]), 64, 0.01)
+    for column in ("nA", "c_hat"):
+        with pytest.raises(ValueError, match=column):
+            semi_elastic_frame(frame.drop(columns=[column]), 64, 0.01)
 
 
 # ------------------------------------------------------------------------------------------------ kNN sigma

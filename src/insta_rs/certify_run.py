@@ -94,17 +94,3 @@ def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx:
         handle.write(HEADER + "".join(done[int(i)] for i in idx))
     partial.unlink()
 
-
-def merge_tsvs(parts: list[str | os.PathLike], out_path: str | os.PathLike) -> None:
-    """Concatenate shard TSVs (same header) in the given order into ``out_path``, atomically."""
-    header = None
-    body: list[str] = []
-    for part in parts:
-        text = Path(part).read_text()
-        first, _, rest = text.partition("\n")
-        if header is not None and first != header:
-            raise ValueError(f"{part}: header differs from the first shard's; delete the shards and re-run")
-        header = first
-        body.append(rest)
-    with atomic_write(out_path) as handle:
-        handle.write(f"{header}\n" + "".join(body))

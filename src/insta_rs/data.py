@@ -110,21 +110,21 @@ def _validation_holdout(dataset: Dataset, labels: list[int], split: str, validat
     return Subset(dataset, (kept if split == "train" else held_out).tolist())
 
 
-def _cifar10(dataset_cfg: dict, split: str, validation_size: int) -> Dataset:
-    """CIFAR-10 via torchvision; train uses Cohen's RandomCrop(32, padding=4) + horizontal flip."""
+def _cifar10(dataset_cfg: dict, split: str, validation_size: int, augment: bool) -> Dataset:
+    """CIFAR-10 via torchvision; train uses Cohen's RandomCrop(32, padding=4) + horizontal flip when ``augment``."""
     from torchvision import datasets, transforms
 
     hint = ("a directory holding cifar-10-batches-py, or set dataset.download: true and run "
             "`snakemake download_cifar10` (workflow/rules/data.smk) to download it there")
     root = _require_root(dataset_cfg, hint)
     to_tensor = transforms.ToTensor()
-    augment = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-                                  transforms.ToTensor()])
+    cohen_augmentation = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                                             transforms.ToTensor()])
     try:
         if split == "test":
             return datasets.CIFAR10(root, train=False, transform=to_tensor, download=False)
-        train_set = datasets.CIFAR10(root, train=True, transform=augment if split == "train" else to_tensor,
-                                     download=False)
+        train_set = datasets.CIFAR10(root, train=True, download=False,
+                                     transform=cohen_augmentation if split == "train" and augment else to_tensor)
     except RuntimeError as error:  # torchvision: "Dataset not found or corrupted"
         raise FileNotFoundError(f"CIFAR-10 not found under dataset.root = {root} ({error}): set dataset.root "
                                 f"to {hint}") from error
@@ -145,28 +145,29 @@ def _image_folder(directory: Path, transform, num_classes: int) -> Dataset:
     return folder
 
 
-def _imagenet(dataset_cfg: dict, split: str, validation_size: int) -> Dataset:
-    """ImageNet from ``root/val`` (Resize(256) + CenterCrop(224)) and ``root/train`` (Cohen's augmentation)."""
+def _imagenet(dataset_cfg: dict, split: str, validation_size: int, augment: bool) -> Dataset:
+    """ImageNet from ``root/val`` (Resize(256) + CenterCrop(224)) and ``root/train`` (Cohen's augmentation
+    RandomResizedCrop(224) + flip for the train split when ``augment``, else the test transform)."""
     from torchvision import transforms
 
     root = _require_root(dataset_cfg, "the ImageNet directory holding train/ and val/ class folders "
                                       "(download it from image-net.org yourself)")
+    center = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()])
     if split == "test":
-        transform = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()])
-        return _image_folder(root / "val", transform, dataset_cfg["num_classes"])
-    transform = transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),
-                                    transforms.ToTensor()])
-    if split == "validation":
-        transform = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()])
+        return _image_folder(root / "val", center, dataset_cfg["num_classes"])
+    transform = center
+    if split == "train" and augment:
+        transform = transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),
+                                        transforms.ToTensor()])
     train_set = _image_folder(root / "train", transform, dataset_cfg["num_classes"])
     return _validation_holdout(train_set, train_set.targets, split, validation_size)
 
 
-def _generic_image_folder(dataset_cfg: dict, split: str, validation_size: int) -> Dataset:
+def _generic_image_folder(dataset_cfg: dict, split: str, validation_size: int, augment: bool) -> Dataset:
     """User images: ``root/test`` (or ``root`` itself) and ``root/train`` with one folder per class.
 
     Transform: optional ``dataset.resize`` (shorter side) then ``dataset.image_size`` (square crop:
-    random crop + flip for training, center crop otherwise).
+    random crop + flip for the train split when ``augment``, center crop otherwise).
     """
     from torchvision import transforms
 
@@ -174,7 +175,7 @@ def _generic_image_folder(dataset_cfg: dict, split: str, validation_size: int) -
                                       "directories that hold them)")
     resize, crop = dataset_cfg.get("resize"), dataset_cfg.get("image_size")
     steps = [transforms.Resize(resize)] if resize else []
-    if split == "train":
+    if split == "train" and augment:
         steps += ([transforms.RandomCrop(crop)] if crop else []) + [transforms.RandomHorizontalFlip()]
     elif crop:
         steps.append(transforms.CenterCrop(crop))
@@ -189,8 +190,13 @@ def _generic_image_folder(dataset_cfg: dict, split: str, validation_size: int) -
 _LOADERS = {"cifar10": _cifar10, "imagenet": _imagenet, "imagefolder": _generic_image_folder}
 
 
-def load_split(dataset_cfg: dict, split: str) -> Dataset:
-    """The ``split`` ("train", "test" or "validation") of the configured dataset; items ``(x, y)``."""
+def load_split(dataset_cfg: dict, split: str, augment: bool = True) -> Dataset:
+    """The ``split`` ("train", "test" or "validation") of the configured dataset; items ``(x, y)``.
+
+    ``augment`` applies to the train split only: True gives the random training augmentation (Cohen's
+    crop and flip), False the deterministic test-time transform, for steps that evaluate training
+    examples instead of training on them (PFAT's grid assignment, kNN distances). Digits have none.
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     name = dataset_cfg.get("name")
@@ -199,7 +205,7 @@ def load_split(dataset_cfg: dict, split: str) -> Dataset:
         return _digits(split, validation_size)
     if name not in _LOADERS:
         raise ValueError(f"dataset.name = {name!r} is unknown; use one of digits, {', '.join(_LOADERS)}")
-    return _LOADERS[name](dataset_cfg, split, validation_size)
+    return _LOADERS[name](dataset_cfg, split, validation_size, augment)
 
 
 def prepare_dataset(dataset_cfg: dict) -> dict[str, int]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import IO, Iterator
 
 import pandas as pd
-import torch
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -46,6 +45,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
 
 def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
     """``torch.save`` through :func:`atomic_write`."""
+    import torch  # here, so that light steps (merging shards) do not pay for importing torch
+
     with atomic_write(path, "wb") as handle:
         torch.save(obj, handle)
 
@@ -101,3 +102,17 @@ def read_certification(path: str | os.PathLike) -> pd.DataFrame:
         frame[name] = frame[name].astype(int)
     frame["radius"] = frame["radius"].astype(float)
     return frame
+
+
+def merge_tsvs(parts: list[str | os.PathLike], out_path: str | os.PathLike) -> None:
+    """Concatenate shard TSVs (same header) in the given order into ``out_path``, atomically."""
+    header = None
+    body: list[str] = []
+    for part in parts:
+        first, _, rest = Path(part).read_text().partition("\n")
+        if header is not None and first != header:
+            raise ValueError(f"{part}: header differs from the first shard's; delete the shards and re-run")
+        header = first
+        body.append(rest)
+    with atomic_write(out_path) as handle:
+        handle.write(f"{header}\n" + "".join(body))

@@ -1,16 +1,23 @@
 """Config-driven result tables (Markdown, LaTeX booktabs, TSV) with the paper's numbers beside ours.
 
-A table config is ``{title, caption, radii (optional), rows: [{label, model, result, paper_row (optional)}]}``.
-``result`` names what a row certifies; every kind carries a ``definition`` of what its numbers guarantee:
+A table config is ``{title, caption, radii (optional), companions (optional, default true), rows: [{label,
+model, result, paper_row (optional)}]}``. ``result`` names what a row certifies; every kind carries a
+``definition`` of what its numbers guarantee (docs/what-the-numbers-mean.md):
 
-- ``level:<k>``: fixed-sigma certification at ``sigma_k = sqrt(k) * sigma0``;
+- ``level:<k>``: fixed-sigma certification at ``sigma_k = sqrt(k) * sigma0`` (sound, Cohen et al.);
 - ``search:fgss`` / ``search:grid``: each example certified at its own searched sigma (Alg. 1 / grid),
-  the paper's per-instance radius;
+  the paper's per-instance fixed-sigma radius, not a certificate of the deployed instance-wise classifier;
 - ``best_uniform``: ``max_sigma mean_i CR(x_i, sigma)``, the paper's baseline ACR (sigma chosen on test labels);
 - ``oracle``: ``mean_i max_sigma CR(x_i, sigma)``, the paper's Insta-RS Train ACR;
-- ``oracle_bonferroni``: the same envelope with every level re-certified at ``alpha / K``;
-- ``uniform:test`` / ``uniform:validation``: the level Alg. 3 chose on the test / validation inputs (B.3);
-- ``validation_best``: the level with the largest ``ACR_hat`` among those evaluated on the validation inputs.
+- ``oracle_bonferroni``: the same envelope with every level re-certified at ``alpha / K``, an upper bound of
+  any per-example choice among the levels;
+- ``uniform:test`` / ``uniform:validation``: the level Alg. 3 chose on the test inputs (as in the paper, B.3)
+  / on the validation split (sound);
+- ``sound:cascade`` / ``sound:semi_elastic``: the sound input-adaptive certificates of :mod:`insta_rs.sound`.
+
+Companions (``companions: true``, the default): every model with a ``search:*`` row also gets, after its last
+row, the rows ``uniform:validation``, ``oracle_bonferroni`` and ``sound:<mode>`` for each mode of
+``sound.modes`` when the model is in ``sound.models`` (:func:`table_rows`), unless the table has them already.
 
 ``paper_row`` is ``"<table>/<row>"``, a row of the package data file ``paper_numbers.yaml``.
 """
@@ -31,10 +38,28 @@ import yaml
 from insta_rs import analysis
 from insta_rs.io import atomic_write_text, read_certification
 from insta_rs.noise import level_to_sigma
+from insta_rs.sound.modes import SOUND_MODES, certification_path
 
 SEARCH_METHODS = ("fgss", "grid")
 UNIFORM_SPLITS = ("test", "validation")
-PER_INSTANCE = "per-instance fixed-sigma radius (as in the paper; not a certificate of the deployed classifier)"
+DEFINITIONS = {
+    "level": "sound: fixed sigma (Cohen et al.)",
+    "search": "per-instance fixed-sigma radius (as in the paper; not a certificate of the deployed instance-wise "
+              "classifier)",
+    "best_uniform": "one sigma chosen with the test labels (as in the paper, Table 2 baselines; optimistic)",
+    "oracle": "per-example best over levels, labels used (as in the paper, Table 2)",
+    "oracle_bonferroni": "oracle envelope, alpha/K: upper bound for any per-example choice",
+    "uniform:test": "one sigma chosen on the test inputs (as in the paper, Alg. 3)",
+    "uniform:validation": "sound: one sigma chosen on validation data disjoint from the test set",
+    "sound:cascade": "sound: input-adaptive certificate (cascade over the levels, Jeong & Shin 2023; alpha/K "
+                     "per level)",
+    "sound:semi_elastic": "sound: input-adaptive certificate (semi-elastic kNN sigma, Sukenik et al. 2022)",
+}
+COMPANION_NOTE = ("Rows '<model>, ...' after a model's per-instance rows are companions added to every table "
+                  "with per-instance radii: the sound validation sigma, the oracle envelope at alpha/K and the "
+                  "sound input-adaptive certificates of the same model.")
+COMPANION_LABELS = {"uniform:validation": "sigma from validation", "oracle_bonferroni": "oracle envelope, alpha/K",
+                    "sound:cascade": "cascade (sound)", "sound:semi_elastic": "semi-elastic sigma (sound)"}
 ACR_DEFINITION = ("ACR = mean_i radius_i * correct_i over the test subset (wrong and abstained examples count 0); "
                   "certified accuracy at r = fraction of test examples predicted correctly with radius >= r.")
 
@@ -93,10 +118,13 @@ def parse_result(result: str, n_levels: int) -> tuple[str, str | int | None]:
         return kind, argument
     if kind == "uniform" and argument in UNIFORM_SPLITS:
         return kind, argument
-    if kind in ("best_uniform", "oracle", "oracle_bonferroni", "validation_best") and not argument:
+    if kind == "sound" and argument in SOUND_MODES:
+        return kind, argument
+    if kind in ("best_uniform", "oracle", "oracle_bonferroni") and not argument:
         return kind, None
     raise ValueError(f"unknown table row result {result!r}: use level:<1..{n_levels}>, search:fgss, search:grid, "
-                     "best_uniform, oracle, oracle_bonferroni, uniform:test, uniform:validation or validation_best")
+                     "best_uniform, oracle, oracle_bonferroni, uniform:test, uniform:validation, sound:cascade "
+                     "or sound:semi_elastic")
 
 
 def row_inputs(results_dir: str, model: str, result: str, n_levels: int) -> list[str]:
@@ -108,9 +136,35 @@ def row_inputs(results_dir: str, model: str, result: str, n_levels: int) -> list
         return [search_certify_path(results_dir, model, argument), search_path(results_dir, model, argument)]
     if kind == "uniform":
         return [*level_paths(results_dir, model, n_levels), uniform_path(results_dir, model, argument)]
-    if kind == "validation_best":
-        return [*level_paths(results_dir, model, n_levels), uniform_path(results_dir, model, "validation")]
+    if kind == "sound":
+        return [certification_path(results_dir, model, argument)]
     return level_paths(results_dir, model, n_levels)
+
+
+def table_rows(table_cfg: Mapping, sound_cfg: Mapping | None = None) -> list[dict]:
+    """The rows of a table with its companions (module docstring): after the last row of every model that has
+    a ``search:*`` row, the rows ``uniform:validation``, ``oracle_bonferroni`` and ``sound:<mode>`` (each mode
+    of ``sound_cfg["modes"]`` when the model is in ``sound_cfg["models"]``) that the table lacks for it.
+    ``companions: false`` in ``table_cfg`` returns the configured rows only."""
+    rows = [dict(row) for row in table_cfg.get("rows") or []]
+    if not table_cfg.get("companions", True):
+        return rows
+    sound_cfg = sound_cfg or {}
+    searched = {row["model"] for row in rows if str(row["result"]).startswith("search:")}
+    last_row = {row["model"]: position for position, row in enumerate(rows)}
+    with_companions = []
+    for position, row in enumerate(rows):
+        with_companions.append(row)
+        model = row["model"]
+        if model not in searched or last_row[model] != position:
+            continue
+        wanted = ["uniform:validation", "oracle_bonferroni"]
+        if model in sound_cfg.get("models", []):
+            wanted += [f"sound:{mode}" for mode in sound_cfg.get("modes", [])]
+        present = {other["result"] for other in rows if other["model"] == model}
+        with_companions += [{"label": f"{model}, {COMPANION_LABELS[result]}", "model": model, "result": result}
+                            for result in wanted if result not in present]
+    return with_companions
 
 
 @dataclass(frozen=True)
@@ -143,34 +197,24 @@ def load_row(results_dir: str, model: str, result: str, n_levels: int, sigma0: f
     kind, argument = parse_result(result, n_levels)
     if kind == "level":
         frame = read_certification(level_path(results_dir, model, argument))
-        return single_level_row(kind, frame, "sound: single sigma fixed before test", argument, sigma0)
+        return single_level_row(kind, frame, DEFINITIONS["level"], argument, sigma0)
     if kind == "search":
         frame = read_certification(search_certify_path(results_dir, model, argument))
         search = read_tsv(search_path(results_dir, model, argument), ["idx", "level", "n_levels_evaluated"])
-        return RowResult(kind, frame, PER_INSTANCE, per_example=argument, ass=analysis.average_search_steps(search))
+        return RowResult(kind, frame, DEFINITIONS["search"], per_example=argument,
+                         ass=analysis.average_search_steps(search))
+    if kind == "sound":
+        frame = read_certification(certification_path(results_dir, model, argument))
+        return RowResult(kind, frame, DEFINITIONS[result], per_example=argument.replace("_", "-"))
     levels = load_levels(results_dir, model, n_levels)
     if kind == "best_uniform":
         choice = analysis.best_uniform_acr(levels)
-        return single_level_row(kind, choice.frame, "best single sigma chosen on test labels "
-                                "(paper's baseline ACR; optimistic)", choice.level, sigma0)
-    if kind == "oracle":
-        return RowResult(kind, analysis.oracle_envelope(levels, alpha_correction=False),
-                         f"per-example max over {n_levels} levels (paper's Insta-RS Train ACR; uses labels, "
-                         "alpha not corrected)", per_example="max")
-    if kind == "oracle_bonferroni":
-        return RowResult(kind, analysis.oracle_envelope(levels, alpha_correction=True),
-                         f"oracle upper bound, alpha/{n_levels} (per-example max over {n_levels} levels, uses labels)",
-                         per_example="max")
-    split = "validation" if kind == "validation_best" else argument
-    uniform = read_tsv(uniform_path(results_dir, model, split), ["level", "acr_hat", "chosen"])
-    if kind == "validation_best":
-        level = analysis.best_acr_hat_level(uniform)
-        definition = "sound: single sigma with the best ACR_hat among the levels evaluated on validation inputs"
-    else:
-        level = analysis.chosen_level(uniform)
-        definition = ("single sigma from Alg. 3 on the test inputs (label-free, as in the paper's B.3)"
-                      if split == "test" else "sound: single sigma from Alg. 3 on validation inputs")
-    return single_level_row(kind, analysis.aligned_levels(levels)[level], definition, level, sigma0)
+        return single_level_row(kind, choice.frame, DEFINITIONS["best_uniform"], choice.level, sigma0)
+    if kind in ("oracle", "oracle_bonferroni"):
+        return RowResult(kind, analysis.oracle_envelope(levels, alpha_correction=kind == "oracle_bonferroni"),
+                         DEFINITIONS[kind], per_example="max")
+    level = analysis.chosen_level(read_tsv(uniform_path(results_dir, model, argument), ["level", "chosen"]))
+    return single_level_row(kind, analysis.aligned_levels(levels)[level], DEFINITIONS[result], level, sigma0)
 
 
 # ------------------------------------------------------------------------------------------- paper numbers
@@ -281,13 +325,15 @@ def certification_footer(rows: Sequence[RowResult], show_ass: bool, papers: Sequ
 
 
 def build_table(name: str, table_cfg: Mapping, results_dir: str, n_levels: int, sigma0: float,
-                default_radii: Sequence[float]) -> Table:
-    """Evaluate every row of ``table_cfg`` (certified accuracy at each radius, ACR, ASS for search rows)."""
+                default_radii: Sequence[float], sound_cfg: Mapping | None = None) -> Table:
+    """Evaluate every row of ``table_cfg`` and its companions (:func:`table_rows`; ``sound_cfg`` is the config's
+    ``sound`` section): certified accuracy at each radius, ACR, ASS for search rows."""
     if not table_cfg.get("rows"):
         raise ValueError(f"table {name!r} has no rows: give tables.{name}.rows: [{{label, model, result}}, ...]")
     radii = [float(r) for r in table_cfg.get("radii") or default_radii]
+    specs = table_rows(table_cfg, sound_cfg)
     results, papers, numbers, cells = [], [], [], []
-    for spec in table_cfg["rows"]:
+    for spec in specs:
         row = load_row(results_dir, spec["model"], spec["result"], n_levels, sigma0)
         paper = paper_row(spec["paper_row"]) if spec.get("paper_row") else None
         results.append(row)
@@ -313,8 +359,11 @@ def build_table(name: str, table_cfg: Mapping, results_dir: str, n_levels: int, 
     if not show_ass:
         numbers_frame = numbers_frame.drop(columns=["ass", "paper_ass"])
         cells_frame = cells_frame.drop(columns=["ASS"])
+    footer = certification_footer(results, show_ass, papers)
+    if len(specs) > len(table_cfg["rows"]):
+        footer += (COMPANION_NOTE,)
     return Table(name=name, title=table_cfg.get("title", name), caption=table_cfg.get("caption", ""),
-                 numbers=numbers_frame, cells=cells_frame, footer=certification_footer(results, show_ass, papers))
+                 numbers=numbers_frame, cells=cells_frame, footer=footer)
 
 
 # ----------------------------------------------------------------------------------------- B.3 uniform sigma

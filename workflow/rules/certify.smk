@@ -3,21 +3,29 @@
 Each shard resumes where an interrupted run stopped; shards merge in test-subset order.
 """
 
+from pathlib import Path
 
-rule certify_level:
-    """Certify every test example at the fixed level ``sigma_k = sqrt(k) * sigma0``."""
+from insta_rs.io import merge_tsvs
+
+
+rule certify_levels:
+    """Certify every test example at every level ``sigma_k = sqrt(k) * sigma0``, one file per level
+    (one job loads the model once for the whole sweep)."""
     input:
         model=result("models", "{model}", "checkpoint.pt"),
         data=result("data", "dataset.ready"),
         code=package_code("certify_run", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:
-        tsv=result("certify", "{model}", "shards", "level{level}", "{scatteritem}.tsv"),
+        tsv=expand(
+            result("certify", "{{model}}", "shards", "level{level}", "{{scatteritem}}.tsv"),
+            level=LEVELS,
+        ),
     log:
-        script_log("certify", "{model}", "level{level}", "{scatteritem}.log"),
+        script_log("certify", "{model}", "levels", "{scatteritem}.log"),
     benchmark:
-        result("benchmarks", "certify", "{model}", "level{level}", "{scatteritem}.tsv")
+        result("benchmarks", "certify", "{model}", "levels", "{scatteritem}.tsv")
     params:
-        level=lambda wildcards: int(wildcards.level),
+        levels=LEVELS,
         shard=lambda wildcards: wildcards.scatteritem,
         sigma0=config["noise"]["sigma0"],
         dataset=config["dataset"],
@@ -62,7 +70,7 @@ rule certify_assigned:
 
 
 rule merge_shards:
-    """Concatenate the shards of one certification or search in test-subset order."""
+    """Concatenate the shards of one certification or search in test-subset order (in-process: cheap)."""
     input:
         shards=lambda wildcards: gather.shard(
             result(wildcards.stage, wildcards.model, "shards", wildcards.name, "{scatteritem}.tsv")
@@ -72,7 +80,6 @@ rule merge_shards:
     log:
         script_log("{stage}", "{model}", "{name}.merge.log"),
     localrule: True
-    conda:
-        "../../envs/insta-rs.yaml"
-    script:
-        "../../scripts/merge_shards.py"
+    run:
+        merge_tsvs(input.shards, output.tsv)
+        Path(log[0]).write_text(f"merged {len(input.shards)} shards into {output.tsv}\n")

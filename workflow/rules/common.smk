@@ -1,4 +1,4 @@
-"""Helpers shared by every rule file: result paths, model lists, and the package code a step imports.
+"""Helpers shared by the rule files (result paths, model lists, the package code a step imports).
 
 This file defines functions only (no rules), as the Snakemake linter expects of shared code.
 """
@@ -11,17 +11,7 @@ from insta_rs.config_check import check_config
 check_config(config)
 
 RESULTS = f"results/{config['run']}"
-
-
-wildcard_constraints:
-    model=r"[A-Za-z0-9_.+-]+",
-    level=r"\d+",
-    method=r"fgss|grid",
-    assignment=r"fgss|grid|knn",
-    split=r"test|validation",
-    stage=r"certify|search",
-    name=r"level\d+|search_[a-z]+|fgss|grid",
-    scatteritem=r"\d+-of-\d+",
+LEVELS = list(range(1, config["noise"]["n_levels"] + 1))
 
 
 def result(*parts):
@@ -63,5 +53,5 @@ def sound_targets():
 
 
 def final_targets():
-    """Everything ``rule all`` builds: the configured tables and figures, and the sound companions."""
+    """The targets of the default rule: the configured tables and figures, and the sound companions."""
     return analysis_targets() + sound_targets()

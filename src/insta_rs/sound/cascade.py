@@ -55,6 +55,7 @@ from insta_rs.stats import p_upper_bound, pA_lower_bound
 
 ABSTAIN = -1
 UNKNOWN_CLASS = -1
+UNKNOWN_COUNT = -1
 
 
 @dataclass
@@ -134,9 +135,13 @@ def bounds_from_counts(sigma: np.ndarray, top_class: np.ndarray, nA: np.ndarray,
 def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> pd.DataFrame:
     """The cascade certification of every example, from fixed-level certifications (our TSV columns).
 
-    Returns a frame in the certification TSV format: ``sigma``, ``pA_lower``, ``nA``, ``n0A``, ``seed`` of the
-    stopping level (the smallest sigma when none stops), ``pA_lower`` at the per-level alpha actually used,
-    ``alpha`` = the family-wise alpha of the whole certificate, ``time`` = summed time of the levels consulted.
+    Each level's selected class is its ``c_hat`` column (our files keep it on abstain; files without it fall
+    back to ``predict``, so an abstained level's class is unknown), and its runner-up count is its ``nB``
+    column when every level has one (module docstring). Returns a frame in the certification TSV format:
+    ``sigma``, ``pA_lower``, ``c_hat``, ``nA``, ``nB``, ``n0A``, ``seed`` of the stopping level (the smallest
+    sigma when none stops; ``nB = -1`` when the level files lack it), ``pA_lower`` at the per-level alpha
+    actually used, ``alpha`` = the family-wise alpha of the whole certificate, ``time`` = summed time of the
+    levels consulted.
     """
     aligned = aligned_levels(level_frames)
     needed = ["sigma", "nA", "n", "alpha", "n0A", "n0", "seed"]
@@ -154,11 +159,11 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
     sigma = np.array([float(frame["sigma"].iloc[0]) for frame in frames])
     stack = {name: np.stack([frame[name].to_numpy() for frame in frames]) for name in
              ("predict", "nA", "n", "n0A", "n0", "seed", "time")}
+    with_c_hat = all("c_hat" in frame.columns for frame in frames)
+    selected = np.stack([frame["c_hat"].to_numpy() for frame in frames]) if with_c_hat else stack["predict"]
     with_nB = all("nB" in frame.columns for frame in frames)
-    selected = np.stack([frame["c_hat"].to_numpy() for frame in frames]) if all(
-        "c_hat" in frame.columns for frame in frames) else stack["predict"]
-    bounds = bounds_from_counts(sigma, selected, stack["nA"], stack["n"], alpha,
-                                np.stack([frame["nB"].to_numpy() for frame in frames]) if with_nB else None)
+    runner_up = np.stack([frame["nB"].to_numpy() for frame in frames]) if with_nB else None
+    bounds = bounds_from_counts(sigma, selected, stack["nA"], stack["n"], alpha, runner_up)
     result = cascade_from_bounds(bounds, p0)
     columns = np.arange(len(frames[0]))
     row = np.where(result.stop >= 0, result.stop, len(frames) - 1)
@@ -168,7 +173,8 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
         "idx": frames[0]["idx"].to_numpy(), "label": label, "predict": result.predict,
         "radius": result.radius, "correct": (result.predict == label).astype(int),
         "time": np.where(consulted, stack["time"], 0.0).sum(axis=0), "sigma": sigma[row],
-        "pA_lower": bounds.top_lower[row, columns], "nA": stack["nA"][row, columns],
+        "pA_lower": bounds.top_lower[row, columns], "c_hat": selected[row, columns], "nA": stack["nA"][row, columns],
+        "nB": runner_up[row, columns] if with_nB else np.full(len(columns), UNKNOWN_COUNT),
         "n0A": stack["n0A"][row, columns], "n0": stack["n0"][row, columns], "n": stack["n"][row, columns],
         "alpha": alpha, "seed": stack["seed"][row, columns],
     })

@@ -20,8 +20,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from torch.utils.data import Subset
-
 from insta_rs.data import load_split
 from insta_rs.io import atomic_write
 
@@ -78,12 +76,9 @@ def assign_knn_sigma(test_x: torch.Tensor, test_labels: np.ndarray, test_idx: np
 
 
 def training_tensors(dataset_cfg: dict, max_train: int | None = None, seed: int = 0) -> torch.Tensor:
-    """The training split as one tensor ``[N, C, H, W]`` *without* training augmentation (the test split's
-    transform is used for torchvision datasets); ``max_train`` keeps a fixed random subset."""
-    dataset = load_split(dataset_cfg, "train")
-    base = dataset.dataset if isinstance(dataset, Subset) else dataset
-    if hasattr(base, "transform"):
-        base.transform = load_split(dataset_cfg, "test").transform
+    """The training split as one tensor ``[N, C, H, W]`` *without* training augmentation (the deterministic
+    test-time transform); ``max_train`` keeps a fixed random subset."""
+    dataset = load_split(dataset_cfg, "train", augment=False)
     positions = np.arange(len(dataset))
     if max_train is not None and max_train < len(dataset):
         positions = np.sort(np.random.default_rng(seed).choice(len(dataset), size=max_train, replace=False))

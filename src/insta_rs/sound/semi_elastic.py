@@ -103,8 +103,9 @@ def semi_elastic_radius(pA_lower: float, sigma: float, dim: int, r: float, n_gri
 
 def semi_elastic_frame(certification: pd.DataFrame, dim: int, r: float) -> pd.DataFrame:
     """Replace the Cohen radii of a certification at per-example sigma (``certify/<model>/search_knn.tsv``)
-    by semi-elastic radii. ``pA_lower`` is recomputed from ``nA, n, alpha`` (the file rounds it)."""
-    missing = [c for c in ("nA", "n", "alpha", "sigma", "predict") if c not in certification.columns]
+    by semi-elastic radii. ``pA_lower`` is recomputed from ``nA, n, alpha`` (the file rounds it); the other
+    columns (``c_hat``, ``nB``, ...) are kept, so the result is a certification TSV of its own."""
+    missing = [c for c in ("nA", "n", "alpha", "sigma", "predict", "c_hat", "nB") if c not in certification.columns]
     if missing:
         raise ValueError(f"semi-elastic radii need the certification columns {missing}; "
                          "certify with this package's certify step")

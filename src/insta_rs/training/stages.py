@@ -97,7 +97,7 @@ def assign_pfat_levels(stage1_path: str, stage1_cfg: dict, where: str, dataset_c
     model = build_model(record["arch"], record["num_classes"], record["input_layer"])
     model.load_state_dict(record["state_dict"])
     model.to(device)
-    train_set = IndexedDataset(load_split(dataset_cfg, "train"))
+    train_set = IndexedDataset(load_split(dataset_cfg, "train", augment=False))  # evaluated, not trained on
     with autocast(device, autocast_dtype(precision)):
         levels, seconds = assign_levels(model, train_set, noise["sigma0"], noise["n_levels"], stage.m2, stage.p_max,
                                         stage.batch_size, stage.seed, device)
