@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from insta_rs import search
+from insta_rs.checkpoints import load_model
+from insta_rs.data import test_tensors
 from insta_rs.device import autocast_dtype, resolve_device
 from insta_rs.models import build_model
 from insta_rs.noise import ESTIMATION
@@ -87,14 +90,13 @@ def one_at_a_time_throughput(model: torch.nn.Module, shape: tuple, n_samples: in
     return n_examples * n_samples / (time.perf_counter() - start)
 
 
-def fgss_vs_grid(model: torch.nn.Module, shape: tuple, device: torch.device, n_examples: int, m: int) -> tuple:
-    """Forward passes of FGSS and of the grid on the same inputs and criterion; mean distinct levels."""
+def fgss_vs_grid(model: torch.nn.Module, x: torch.Tensor, device: torch.device, m: int,
+                 common_noise: bool) -> tuple[float, float]:
+    """Forward passes of FGSS relative to the grid's (16 levels) on the same inputs, and FGSS's ASS."""
     smoother = Smoother(model, 10, 4000, device)
-    x = torch.rand((n_examples, *shape))
-    idx = np.arange(n_examples)
-    criterion = search.instance_criterion(smoother, x, idx, 0.25, 16, m, 0.99993, 0)
-    fgss = search.fgss(criterion, n_examples, 16)
-    return fgss.n_levels_evaluated.mean() * m * n_examples, 16 * m * n_examples, fgss.n_levels_evaluated.mean()
+    criterion = search.instance_criterion(smoother, x, np.arange(len(x)), 0.25, 16, m, 0.999, 0, common_noise)
+    ass = search.fgss(criterion, len(x), 16).n_levels_evaluated.mean()
+    return ass / 16, ass
 
 
 def precision_agreement(model: torch.nn.Module, shape: tuple, device: torch.device, n_examples: int,
@@ -117,6 +119,8 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--check-bf16", action="store_true", help="measure how often bf16 changes a certificate")
+    parser.add_argument("--checkpoint", default="results/demo/models/insta-s3/checkpoint.pt",
+                        help="a trained digits model for the FGSS-against-grid comparison")
     args = parser.parse_args()
     device = resolve_device(args.device)
     dtype = autocast_dtype(args.precision)
@@ -141,12 +145,16 @@ def main() -> None:
         reference_text = "" if args.skip_reference else f"{reference:,.0f}"
         print(f"| {arch} | {batch} | {bare:,.0f} | {certify:,.0f} | {certify / bare:.3f} | {reference_text} | {speedup} |")
         seconds_per_image[arch] = PAPER_SAMPLES / certify
-    print("\n| search on digits_cnn (random weights, 50 inputs, m = 100) | forward passes |")
-    print("|---|---|")
-    model = build_model("digits_cnn", 10, {"kind": "none"}).eval()
-    fgss_passes, grid_passes, ass = fgss_vs_grid(model, SHAPES["digits_cnn"], device, 50, 100)
-    print(f"| FGSS (ASS {ass:.2f}) | {fgss_passes:,.0f} |\n| grid (16 levels) | {grid_passes:,.0f} |\n"
-          f"| ratio | {fgss_passes / grid_passes:.3f} |")
+    if Path(args.checkpoint).exists():
+        model = load_model(args.checkpoint, device)
+        x = test_tensors({"name": "digits", "num_classes": 10, "test_subset": {"all": True, "limit": 100}})[0]
+        print(f"\n| search on {args.checkpoint} (100 digits, m = 100) | ASS | FGSS / grid forward passes |")
+        print("|---|---|---|")
+        for common_noise in (True, False):
+            ratio, ass = fgss_vs_grid(model, x, device, 100, common_noise)
+            print(f"| {'common' if common_noise else 'independent'} noise across levels | {ass:.2f} | {ratio:.3f} |")
+    else:
+        print(f"\n(no {args.checkpoint}: run the demo workflow first for the FGSS-against-grid comparison)")
     if args.check_bf16:
         arch = args.archs[-1]
         model = build_model(arch, 10, {"kind": "none"}).eval().to(device)

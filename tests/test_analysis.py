@@ -112,7 +112,6 @@ def test_bonferroni_needs_counts() -> None:
 def test_uniform_choices_and_search_steps() -> None:
     uniform = pd.DataFrame({"level": [1, 16, 2, 3], "acr_hat": [0.2, 0.1, 0.4, 0.4], "chosen": [0, 0, 1, 0]})
     assert analysis.chosen_level(uniform) == 2
-    assert analysis.best_acr_hat_level(uniform) == 2           # tie between 2 and 3: the smaller level
     with pytest.raises(ValueError, match="exactly one level"):
         analysis.chosen_level(uniform.assign(chosen=1))
     assert analysis.average_search_steps(pd.DataFrame({"n_levels_evaluated": [16, 5, 6]})) == 9.0

@@ -1,4 +1,4 @@
-"""Tests for insta_rs.data: digits splits, subsets, indexed items, clear errors for missing data."""
+"""Tests for insta_rs.data: digits splits, subsets, indexed items, the augment switch, errors for missing data."""
 
 import numpy as np
 import pytest
@@ -117,3 +117,59 @@ def test_imagefolder_splits_and_transform(tmp_path):
 
 def test_prepare_dataset_digits_is_a_check_only():
     assert data.prepare_dataset(DIGITS) == {"train": 1097, "test": 500, "validation": 200}
+
+
+def _write_cifar10_batches(root, n_per_batch, seed=0):
+    """A CIFAR-10 directory in torchvision's format (random pixels); returns the train images as uint8 HWC."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    train_images = []
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        pixels = rng.integers(0, 256, size=(n_per_batch, 3 * 32 * 32), dtype=np.uint8)
+        labels = [i % 10 for i in range(n_per_batch)]  # every class in every batch: stratified splits work
+        with open(folder / name, "wb") as handle:
+            pickle.dump({"data": pixels, "labels": labels}, handle)
+        if name != "test_batch":
+            train_images.append(pixels.reshape(-1, 3, 32, 32))
+    with open(folder / "batches.meta", "wb") as handle:
+        pickle.dump({"label_names": [f"class{c}" for c in range(10)]}, handle)
+    return np.concatenate(train_images)
+
+
+def test_cifar10_train_split_without_augmentation(tmp_path, monkeypatch):
+    """augment=False gives the stored pixels / 255 (deterministic); augment=True Cohen's random crop + flip."""
+    from torchvision.datasets import cifar
+
+    monkeypatch.setattr(cifar.CIFAR10, "_check_integrity", lambda self: True)  # our files are not the real MD5s
+    monkeypatch.setattr(cifar, "check_integrity", lambda path, md5=None: True)
+    train_images = _write_cifar10_batches(tmp_path, n_per_batch=10)
+    cfg = {"name": "cifar10", "root": str(tmp_path), "num_classes": 10, "validation_size": 10}
+    plain = data.load_split(cfg, "train", augment=False)
+    assert len(plain) == 40 and len(data.load_split(cfg, "validation", augment=False)) == 10
+    positions = plain.indices  # positions in the 50 stored training images
+    for i in range(len(plain)):
+        x, _ = plain[i]
+        expected = torch.from_numpy(train_images[positions[i]]).float() / 255
+        assert x.shape == (3, 32, 32) and torch.allclose(x, expected)
+    torch.manual_seed(0)
+    augmented = data.load_split(cfg, "train")
+    changed = [not torch.equal(augmented[i][0], plain[i][0]) for i in range(len(plain))]
+    assert sum(changed) >= len(plain) // 2  # a crop offset or flip moves random pixels almost surely
+    validation = data.load_split(cfg, "validation")  # never augmented
+    assert torch.equal(validation[0][0], data.load_split(cfg, "validation", augment=False)[0][0])
+
+
+def test_digits_ignore_augment():
+    assert torch.equal(data.load_split(DIGITS, "train", augment=False)[5][0], data.load_split(DIGITS, "train")[5][0])
+
+
+def test_imagefolder_train_without_augmentation_is_center_crop(tmp_path):
+    _write_image_folder(tmp_path / "train", 2, 3, 12)
+    cfg = {"name": "imagefolder", "root": str(tmp_path), "num_classes": 2, "validation_size": 2, "image_size": 8}
+    plain = data.load_split(cfg, "train", augment=False)
+    first = plain.indices[0]
+    pixels = np.array(Image.open(plain.dataset.samples[first][0]).convert("RGB"))[2:10, 2:10]
+    assert torch.allclose(plain[0][0], torch.from_numpy(pixels).permute(2, 0, 1).float() / 255)

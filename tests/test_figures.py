@@ -64,3 +64,16 @@ def test_saved_files_are_byte_identical_across_runs(levels, tmp_path: Path) -> N
     png_bytes, pdf_bytes = outputs[0]
     assert png_bytes.startswith(b"\x89PNG") and pdf_bytes.startswith(b"%PDF")
     assert b"CreationDate" not in pdf_bytes
+
+
+def test_per_instance_curves_say_which_radius_they_show(levels) -> None:
+    figure = figures.certified_accuracy_figure({"RS": levels[4], "Insta-RS": levels[2]}, max_radius=1.0,
+                                               title="Fig. 3(a)", per_instance=["Insta-RS"])
+    axes = figure.axes[0]
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert legend == ["RS", "Insta-RS (per-instance fixed-sigma radius, as in the paper)"]
+    assert axes.get_title().startswith("Fig. 3(a)\n") and "not a certificate" in axes.get_title()
+    plain = figures.certified_accuracy_figure({"RS": levels[4]}, max_radius=1.0, title="Fig. 3(a)")
+    assert plain.axes[0].get_title() == "Fig. 3(a)"
+    histogram = figures.sigma_histogram_figure({"grid": pd.DataFrame({"level": [1, 2]})}, N_LEVELS, SIGMA0)
+    assert "per-instance fixed-sigma radius" in histogram.axes[0].get_title()

@@ -12,10 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from insta_rs import tables
-from insta_rs.io import format_certify_row, CERTIFY_COLUMNS
+from insta_rs.io import CERTIFY_COLUMNS, format_certify_row, read_certification
+from insta_rs.sound.cascade import cascade_from_level_files
+from insta_rs.sound.cascade import write_certification as write_sound_certification
+from insta_rs.sound.semi_elastic import semi_elastic_frame
 from insta_rs.stats import cohen_radius, pA_lower_bound
+from insta_rs.training import stages
 
 GOLDEN = Path(__file__).parent / "golden"
 N_LEVELS, SIGMA0, N0, N_SAMPLES, ALPHA = 4, 0.25, 100, 1000, 0.001
@@ -35,19 +40,21 @@ WRONG[3, :] = True
 DEMO_RADII = [0.0, 0.25, 0.5, 0.75]
 
 
-def write_certification(path: Path, idx, labels, counts, predicts, sigmas) -> None:
-    """Certification TSV in our format, pA_lower and radius computed as certification does."""
+def write_certification(path: Path, idx, labels, counts, selected, sigmas) -> None:
+    """Certification TSV in our format, pA_lower and radius computed as certification does; ``selected`` is
+    c_hat (kept on abstain) and every other estimation sample falls on one runner-up class (nB = N - nA)."""
     pA_lower = pA_lower_bound(np.asarray(counts), N_SAMPLES, ALPHA)
     radius = cohen_radius(np.asarray(sigmas), pA_lower)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         handle.write("\t".join(CERTIFY_COLUMNS) + "\n")
-        for i, label, predict, r, p, n_a, sigma in zip(idx, labels, predicts, radius, pA_lower, counts, sigmas):
-            predict = int(predict) if p >= 0.5 else -1
+        for i, label, c_hat, r, p, n_a, sigma in zip(idx, labels, selected, radius, pA_lower, counts, sigmas):
+            predict = int(c_hat) if p >= 0.5 else -1
             handle.write(format_certify_row({
                 "idx": int(i), "label": int(label), "predict": predict, "radius": float(r),
                 "correct": int(predict == label), "time": 0.5, "sigma": float(sigma), "pA_lower": float(p),
-                "nA": int(n_a), "n0A": N0, "n0": N0, "n": N_SAMPLES, "alpha": ALPHA, "seed": 0}))
+                "c_hat": int(c_hat), "nA": int(n_a), "nB": N_SAMPLES - int(n_a), "n0A": N0, "n0": N0,
+                "n": N_SAMPLES, "alpha": ALPHA, "seed": 0}))
 
 
 def write_synthetic_results(results_dir: Path, model: str = "m") -> None:
@@ -74,6 +81,11 @@ def write_synthetic_results(results_dir: Path, model: str = "m") -> None:
     pd.DataFrame({"level": [1, 2, 3, 4], "sigma": sigmas, "acr_hat": [0.30, 0.31, 0.36, 0.33],
                   "chosen": [0, 0, 1, 0]}) \
         .to_csv(results_dir / "search" / model / "uniform_validation.tsv", sep="\t", index=False)
+    certify = results_dir / "certify" / model
+    cascade_from_level_files([certify / f"level{k}.tsv" for k in range(1, N_LEVELS + 1)], certify / "cascade.tsv")
+    # the semi-elastic radii of the FGSS certification, as if its sigma came from the kNN rule (d = 64)
+    semi_elastic = semi_elastic_frame(read_certification(certify / "search_fgss.tsv"), dim=64, r=0.01)
+    write_sound_certification(semi_elastic, certify / "semi_elastic.tsv")
 
 
 ALL_KINDS_TABLE = {
@@ -89,7 +101,8 @@ ALL_KINDS_TABLE = {
         {"label": "Oracle alpha/K", "model": "m", "result": "oracle_bonferroni"},
         {"label": "Alg. 3 on test", "model": "m", "result": "uniform:test"},
         {"label": "Alg. 3 on validation", "model": "m", "result": "uniform:validation"},
-        {"label": "Best on validation", "model": "m", "result": "validation_best"},
+        {"label": "Cascade", "model": "m", "result": "sound:cascade"},
+        {"label": "Semi-elastic", "model": "m", "result": "sound:semi_elastic"},
     ],
 }
 
@@ -172,3 +185,78 @@ def test_row_inputs_cover_what_rows_read(results_dir: Path) -> None:
         assert all(Path(p).exists() for p in paths), row["result"]
     assert tables.row_inputs("r", "m", "search:fgss", N_LEVELS) == ["r/certify/m/search_fgss.tsv",
                                                                    "r/search/m/fgss.tsv"]
+
+
+def test_sound_rows_are_below_their_references(results_dir: Path) -> None:
+    numbers = build_all_kinds(results_dir).numbers.set_index("result")
+    load = lambda result: tables.load_row(str(results_dir), "m", result, N_LEVELS, SIGMA0).frame  # noqa: E731
+    cascade, envelope = load("sound:cascade"), load("oracle_bonferroni")
+    # the cascade's stopping bound is taken at alpha/(2K): never above the alpha/K envelope of a correct example
+    assert np.all(cascade["radius"] * cascade["correct"] <= envelope["radius"] * envelope["correct"] + 1e-9)
+    semi_elastic, fgss = load("sound:semi_elastic"), load("search:fgss")
+    assert np.all(semi_elastic["radius"] <= fgss["radius"] + 1e-9)
+    assert numbers.loc["sound:cascade", "definition"].startswith("sound: input-adaptive certificate")
+    assert pd.isna(numbers.loc["sound:cascade", "level"])
+
+
+COMPANION_TABLE = {
+    "title": "Companions",
+    "radii": DEMO_RADII,
+    "rows": [
+        {"label": "RS", "model": "m", "result": "level:4"},
+        {"label": "Insta-RS", "model": "m", "result": "search:fgss"},
+        {"label": "m2 grid", "model": "m2", "result": "search:grid"},
+        {"label": "m2 oracle", "model": "m2", "result": "oracle_bonferroni"},
+        {"label": "m best", "model": "m", "result": "best_uniform"},
+    ],
+}
+SOUND = {"models": ["m"], "modes": ["cascade", "semi_elastic"]}
+
+
+def test_companions_follow_each_models_last_row() -> None:
+    rows = tables.table_rows(COMPANION_TABLE, SOUND)
+    assert [(row["model"], row["result"]) for row in rows] == [
+        ("m", "level:4"), ("m", "search:fgss"), ("m2", "search:grid"), ("m2", "oracle_bonferroni"),
+        ("m2", "uniform:validation"), ("m", "best_uniform"), ("m", "uniform:validation"),
+        ("m", "oracle_bonferroni"), ("m", "sound:cascade"), ("m", "sound:semi_elastic")]
+    assert rows[4]["label"] == "m2, sigma from validation"
+    assert tables.table_rows({**COMPANION_TABLE, "companions": False}, SOUND) == COMPANION_TABLE["rows"]
+    # a table without per-instance rows gets no companions, and none are added twice
+    assert tables.table_rows({"rows": COMPANION_TABLE["rows"][:1]}, SOUND) == COMPANION_TABLE["rows"][:1]
+    assert tables.table_rows({"rows": rows}, SOUND) == rows
+
+
+def test_companion_table_matches_golden(tmp_path: Path) -> None:
+    for model in ("m", "m2"):
+        write_synthetic_results(tmp_path, model)
+    table = tables.build_table("companions", COMPANION_TABLE, str(tmp_path), N_LEVELS, SIGMA0, [0.0], SOUND)
+    assert len(table.numbers) == 10 and table.footer[-1] == tables.COMPANION_NOTE
+    paths = [path for row in tables.table_rows(COMPANION_TABLE, SOUND)
+             for path in tables.row_inputs(str(tmp_path), row["model"], row["result"], N_LEVELS)]
+    assert str(tmp_path / "certify" / "m" / "cascade.tsv") in paths
+    check_golden("table_companions.md", tables.render_markdown(table))
+
+
+def write_timings(tmp_path: Path) -> dict[str, str]:
+    """sigma_assignment.json of an Insta-RS model (two update epochs) and a PFAT model, as training writes them."""
+    paths = {"insta": str(tmp_path / "insta.json"), "pfat": str(tmp_path / "pfat.json")}
+    stages._write_timing(paths["insta"], "insta", 1.25, 1097, torch.device("cpu"), {1: 0.5, 2: 0.75})
+    stages._write_timing(paths["pfat"], "pfat", 9.0, 1097, torch.device("cpu"))
+    return paths
+
+
+def test_training_speed_table(tmp_path: Path) -> None:
+    train = {"insta": {"method": "insta", "stage1": {"epochs": 2}}, "pfat": {"method": "pfat", "stage1": {"epochs": 3}}}
+    table = tables.training_speed_table(write_timings(tmp_path), train, n_levels=N_LEVELS)
+    numbers = table.numbers.set_index("model")
+    assert numbers.loc["insta", "sigma_updates"] == 2 and numbers.loc["insta", "levels_per_update"] == 2
+    assert numbers.loc["pfat", "sigma_updates"] == 1 and numbers.loc["pfat", "levels_per_update"] == N_LEVELS
+    assert numbers.loc["pfat", "hours"] == pytest.approx(9.0 / 3600)
+    assert numbers.loc["PFAT [WZH+21]", "hours"] == 32.92 and numbers.loc["Insta-RS Train", "hours"] == 2.06
+    assert "7.2x" in table.footer[-1]
+    check_golden("table_training_speed.md", tables.render_markdown(table))
+    with pytest.raises(ValueError, match="at least one model"):
+        tables.training_speed_table({}, train, N_LEVELS)
+    Path(tmp_path / "bad.json").write_text('{"method": "insta"}')
+    with pytest.raises(ValueError, match="missing keys"):
+        tables.read_timing(str(tmp_path / "bad.json"))

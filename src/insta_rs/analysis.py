@@ -152,12 +152,6 @@ def chosen_level(uniform_table: pd.DataFrame) -> int:
     return int(flagged.iloc[0])
 
 
-def best_acr_hat_level(uniform_table: pd.DataFrame) -> int:
-    """The level with the largest ``acr_hat`` (Eq. 5) among those a uniform search evaluated; ties to the smaller."""
-    ordered = uniform_table.sort_values("level")
-    return int(ordered["level"].iloc[int(np.argmax(ordered["acr_hat"].to_numpy(dtype=float)))])
-
-
 def average_search_steps(search_frame: pd.DataFrame) -> float:
     """ASS (Table 3): mean number of distinct levels evaluated per example, ``mean_i n_levels_evaluated_i``."""
     return float(np.mean(search_frame["n_levels_evaluated"].to_numpy(dtype=float)))

@@ -4,6 +4,8 @@ Figure 1(a): ACR against the test-time variance ``sigma^2 = k * sigma0^2`` per m
 Figure 1(c): certified radius against sigma for three typical test examples.
 Figure 3(a)(b): certified accuracy against radius for a list of table rows.
 Figure 3(c): distribution of the per-example sigma chosen by grid search and by multi-start FGSS.
+Where instance-wise results are shown, the legend or title names the radius: the paper's per-instance
+fixed-sigma radius, not a certificate of the deployed classifier (docs/what-the-numbers-mean.md).
 Figures are built on ``matplotlib.figure.Figure`` without pyplot, so no global backend is touched: PNG is
 rendered by Agg, PDF by matplotlib's PDF backend, both saved without time stamps.
 """
@@ -11,7 +13,7 @@ rendered by Agg, PDF by matplotlib's PDF backend, both saved without time stamps
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,9 @@ from insta_rs.io import atomic_write
 logger = logging.getLogger(__name__)
 
 TYPICAL_KINDS = ("rising", "peaked", "small sigma only")
+PER_INSTANCE_RADIUS = "per-instance fixed-sigma radius, as in the paper"
+PER_INSTANCE_NOTE = ("per-instance fixed-sigma radius (as in the paper):\n"
+                     "not a certificate of the deployed instance-wise classifier")
 
 
 def save_figure(figure: Figure, png_path: str, pdf_path: str, dpi: int = 150) -> None:
@@ -118,28 +123,36 @@ def radius_vs_sigma_figure(level_frames: Mapping[int, pd.DataFrame], examples: M
 
 
 def certified_accuracy_figure(curves: Mapping[str, pd.DataFrame], max_radius: float | None = None,
-                              title: str = "", n_points: int = 400) -> Figure:
+                              title: str = "", per_instance: Collection[str] = (), n_points: int = 400) -> Figure:
     """Figure 3(a)(b): certified accuracy ``mean_i [correct_i and radius_i >= r]`` against r, one line per
-    labelled certification frame; r from 0 to ``max_radius`` (default: the largest certified radius)."""
+    labelled certification frame; r from 0 to ``max_radius`` (default: the largest certified radius).
+
+    Curves labelled in ``per_instance`` (table rows ``search:*``) show the paper's per-instance fixed-sigma
+    radius, not a certificate of the deployed instance-wise classifier: their legend entries and the title
+    say so."""
     if max_radius is None:
         max_radius = max(float((f["radius"] * f["correct"]).max()) for f in curves.values()) * 1.05 or 1.0
     radii = np.linspace(0.0, max_radius, n_points)
-    figure = Figure(figsize=(5.0, 3.6), layout="constrained")
+    figure = Figure(figsize=(5.0, 4.4), layout="constrained")
     axes = figure.subplots()
     for label, frame in curves.items():
-        axes.plot(radii, analysis.certified_accuracy(frame, radii), label=label)
+        legend = f"{label} ({PER_INSTANCE_RADIUS})" if label in per_instance else label
+        axes.plot(radii, analysis.certified_accuracy(frame, radii), label=legend)
     axes.set_xlabel(r"$\ell_2$ radius r")
     axes.set_ylabel("certified accuracy")
     axes.set_ylim(0.0, 1.0)
-    axes.set_title(title)
+    if any(label in per_instance for label in curves):
+        title = "\n".join(part for part in (title, PER_INSTANCE_NOTE) if part)
+    axes.set_title(title, fontsize="small")
     axes.grid(alpha=0.3)
-    axes.legend()
+    figure.legend(loc="outside lower center", fontsize="small")
     return figure
 
 
 def sigma_histogram_figure(search_frames: Mapping[str, pd.DataFrame], n_levels: int, sigma0: float) -> Figure:
     """Figure 3(c): number of test examples assigned each level ``sigma_k = sqrt(k) * sigma0`` by each search
-    (frames with a ``level`` column), side-by-side bars."""
+    (frames with a ``level`` column), side-by-side bars; the title says these are the sigmas of the paper's
+    per-instance fixed-sigma radius."""
     levels = np.arange(1, n_levels + 1)
     width = 0.8 / max(len(search_frames), 1)
     figure = Figure(figsize=(6.0, 3.6), layout="constrained")
@@ -151,6 +164,7 @@ def sigma_histogram_figure(search_frames: Mapping[str, pd.DataFrame], n_levels: 
     axes.set_xlabel(r"chosen noise level $\sigma_i$")
     axes.set_ylabel("number of test examples")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title("Per-example sigma: grid search against multi-start FGSS")
+    axes.set_title("Per-example sigma: grid search against multi-start FGSS\n"
+                   f"each test example's sigma for the {PER_INSTANCE_RADIUS}", fontsize="small")
     axes.legend()
     return figure

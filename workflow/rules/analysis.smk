@@ -1,13 +1,16 @@
-"""Result tables (config ``tables``), figures (config ``figures``) and the Appendix B.3 table
-(config ``analysis.b3``), from the certification and search results. Inputs: analysis_inputs.smk."""
+"""Result tables (config ``tables``, with companions of per-instance rows), figures (config ``figures``), the
+Appendix B.3 table (config ``analysis.b3``) and the training-speed table, from the certification, search and
+training results. Inputs: analysis_inputs.smk."""
 
 
 rule table:
     """A configured table: certified accuracy at each radius and ACR per row (ASS for searches), the paper's
-    numbers beside them, and what each row's numbers guarantee."""
+    numbers beside them, and what each row's numbers guarantee. Models with per-instance rows get companion
+    rows (validation sigma, oracle envelope at alpha/K, sound modes) unless ``companions: false``."""
     input:
         results=lambda wildcards: table_inputs(wildcards.table),
-        code=package_code("tables", "analysis", "io", "stats", "noise"),
+        code=package_code("tables", "analysis", "io", "stats", "noise", "sound/modes"),
+        paper=package_data("paper_numbers.yaml"),
     output:
         md=report(result("tables", "{table}.md"), caption="../report/table.rst", category="Tables",
                   subcategory="{table}", labels={"table": "{table}", "format": "Markdown"}),
@@ -21,6 +24,7 @@ rule table:
         table=one_of(table_names()),
     params:
         table=lambda wildcards: config["tables"][wildcards.table],
+        sound=sound_models_and_modes(),
         radii=config["analysis"]["radii"],
         noise=config["noise"],
         results=lambda wildcards, output: results_dir_of(output[0]),
@@ -36,6 +40,7 @@ rule b3:
     input:
         results=lambda wildcards: b3_inputs(),
         code=package_code("tables", "analysis", "io", "stats", "noise"),
+        paper=package_data("paper_numbers.yaml"),
     output:
         md=report(result("tables", "b3.md"), caption="../report/b3.rst", category="Tables", subcategory="b3",
                   labels={"table": "b3", "format": "Markdown"}),
@@ -49,6 +54,35 @@ rule b3:
         b3=b3_config(),
         noise=config["noise"],
         results=lambda wildcards, output: results_dir_of(output[0]),
+    threads: 1
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/make_table.py"
+
+
+rule training_speed:
+    """Training speed: wall time of the sigma assignment, Insta-RS Train (Algorithm 2) against PFAT's grid,
+    per model, beside the paper's hours."""
+    input:
+        timings=training_speed_inputs(),
+        code=package_code("tables", "io"),
+        paper=package_data("paper_numbers.yaml"),
+    output:
+        md=report(result("tables", "training_speed.md"), caption="../report/training_speed.rst",
+                  category="Tables", subcategory="training_speed",
+                  labels={"table": "training_speed", "format": "Markdown"}),
+        tex=report(result("tables", "training_speed.tex"), caption="../report/training_speed.rst",
+                   category="Tables", subcategory="training_speed",
+                   labels={"table": "training_speed", "format": "LaTeX"}),
+        tsv=report(result("tables", "training_speed.tsv"), caption="../report/training_speed.rst",
+                   category="Tables", subcategory="training_speed",
+                   labels={"table": "training_speed", "format": "TSV"}),
+    log:
+        script_log("tables", "training_speed.log"),
+    params:
+        train={model: config["models"][model]["train"] for model in training_speed_models()},
+        noise=config["noise"],
     threads: 1
     conda:
         "../../envs/insta-rs.yaml"

@@ -1,12 +1,14 @@
-"""Input functions and targets of the analysis rules (tables, figures, Appendix B.3); functions only.
+"""Input functions and targets of the analysis rules (tables, figures, Appendix B.3, training speed);
+functions only.
 
-Tables and figures are driven by the config keys ``tables`` and ``figures``; the files a table row or a
-figure reads come from :mod:`insta_rs.tables`, the same code the scripts read them with.
+Tables and figures are driven by the config keys ``tables`` and ``figures``; the rows of a table (with its
+companions) and the files a row or a figure reads come from :mod:`insta_rs.tables`, the same code the
+scripts read them with.
 """
 
 import os
 
-from insta_rs.tables import level_paths, row_inputs, search_path, uniform_path
+from insta_rs.tables import level_paths, row_inputs, search_path, table_rows, uniform_path
 
 FIGURE_KEYS = {"fig1a": "models", "fig1c": "model", "fig3ab": "rows", "fig3c": "model"}
 
@@ -27,10 +29,16 @@ def table_names():
     return list(config.get("tables", {}))
 
 
+def sound_models_and_modes():
+    """``sound.models`` and ``sound.modes``: the sound companions of a table's per-instance rows."""
+    sound = config.get("sound", {})
+    return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", []))}
+
+
 def table_inputs(name):
-    """Every result file the rows of table ``name`` read."""
+    """Every result file the rows of table ``name`` and their companions read."""
     n_levels = config["noise"]["n_levels"]
-    return unique(path for row in config["tables"][name]["rows"]
+    return unique(path for row in table_rows(config["tables"][name], sound_models_and_modes())
                   for path in row_inputs(RESULTS, row["model"], row["result"], n_levels))
 
 
@@ -77,8 +85,21 @@ def b3_inputs():
                                uniform_path(RESULTS, model, "test"), uniform_path(RESULTS, model, "validation")])
 
 
+def training_speed_models():
+    """Models trained with Insta-RS Train or PFAT from their own stage I: they time their sigma assignment."""
+    return [name for name, entry in config["models"].items()
+            if entry.get("train", {}).get("method") in ("insta", "pfat") and "stage1" in entry["train"]]
+
+
+def training_speed_inputs():
+    """The ``sigma_assignment.json`` of every model of :func:`training_speed_models` (same order)."""
+    return [result("models", model, "sigma_assignment.json") for model in training_speed_models()]
+
+
 def analysis_targets():
-    """Every configured table (md, tex, tsv) and figure (png, pdf), and B.3 when ``analysis.b3`` is set."""
-    names = table_names() + (["b3"] if b3_config() else [])
+    """Every configured table (md, tex, tsv) and figure (png, pdf), B.3 when ``analysis.b3`` is set, and the
+    training-speed table when a model times its sigma assignment."""
+    names = (table_names() + (["b3"] if b3_config() else [])
+             + (["training_speed"] if training_speed_models() else []))
     return ([result("tables", f"{name}.{ext}") for name in names for ext in ("md", "tex", "tsv")]
             + [result("figures", f"{name}.{ext}") for name in config.get("figures", {}) for ext in ("png", "pdf")])

@@ -16,17 +16,14 @@ rule certify_levels:
         data=result("data", "dataset.ready"),
         code=package_code("certify_run", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:
-        tsv=expand(
-            result("certify", "{{model}}", "shards", "level{level}", "{{scatteritem}}.tsv"),
-            level=LEVELS,
-        ),
+        tsv=[sharded("certify", "{model}", f"level{level}") for level in LEVELS],
     log:
-        script_log("certify", "{model}", "levels", "{scatteritem}.log"),
+        sharded_log("certify", "{model}", "levels"),
     benchmark:
-        result("benchmarks", "certify", "{model}", "levels", "{scatteritem}.tsv")
+        sharded_benchmark("certify", "{model}", "levels")
     params:
         levels=LEVELS,
-        shard=lambda wildcards: wildcards.scatteritem,
+        shard=shard_of,
         sigma0=config["noise"]["sigma0"],
         dataset=config["dataset"],
         certify=config["certify"],
@@ -34,7 +31,7 @@ rule certify_levels:
         precision=config["precision"],
     threads: 2
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -49,37 +46,39 @@ rule certify_assigned:
         assignment=result("search", "{model}", "{assignment}.tsv"),
         code=package_code("certify_run", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:
-        tsv=result("certify", "{model}", "shards", "search_{assignment}", "{scatteritem}.tsv"),
+        tsv=sharded("certify", "{model}", "search_{assignment}"),
     log:
-        script_log("certify", "{model}", "search_{assignment}", "{scatteritem}.log"),
+        sharded_log("certify", "{model}", "search_{assignment}"),
     benchmark:
-        result("benchmarks", "certify", "{model}", "search_{assignment}", "{scatteritem}.tsv")
+        sharded_benchmark("certify", "{model}", "search_{assignment}")
     params:
-        shard=lambda wildcards: wildcards.scatteritem,
+        shard=shard_of,
         dataset=config["dataset"],
         certify=config["certify"],
         device=config["device"],
         precision=config["precision"],
     threads: 2
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
         "../../scripts/certify.py"
 
 
-rule merge_shards:
-    """Concatenate the shards of one certification or search in test-subset order (in-process: cheap)."""
-    input:
-        shards=lambda wildcards: gather.shard(
-            result(wildcards.stage, wildcards.model, "shards", wildcards.name, "{scatteritem}.tsv")
-        ),
-    output:
-        tsv=result("{stage}", "{model}", "{name}.tsv"),
-    log:
-        script_log("{stage}", "{model}", "{name}.merge.log"),
-    localrule: True
-    run:
-        merge_tsvs(input.shards, output.tsv)
-        Path(log[0]).write_text(f"merged {len(input.shards)} shards into {output.tsv}\n")
+if SHARDS > 1:
+
+    rule merge_shards:
+        """Concatenate the shards of one certification or search in test-subset order (in-process)."""
+        input:
+            shards=lambda wildcards: gather.shard(
+                result(wildcards.stage, wildcards.model, "shards", wildcards.name, "{scatteritem}.tsv")
+            ),
+        output:
+            tsv=result("{stage}", "{model}", "{name}.tsv"),
+        log:
+            script_log("{stage}", "{model}", "{name}.merge.log"),
+        localrule: True
+        run:
+            merge_tsvs(input.shards, output.tsv)
+            Path(log[0]).write_text(f"merged {len(input.shards)} shards into {output.tsv}\n")

@@ -12,6 +12,11 @@ check_config(config)
 
 RESULTS = f"results/{config['run']}"
 LEVELS = list(range(1, config["noise"]["n_levels"] + 1))
+# GPU rules ask for one GPU unless the run is pinned to the CPU; the default profile caps the global
+# `gpu` resource at 1 so that GPU jobs never share a device, while CPU runs stay parallel.
+GPUS = 0 if config["device"] == "cpu" else 1
+# Jobs per search or certification of the test subset (certify.shards, or --set-scatter shard=K).
+SHARDS = len(gather.shard("{scatteritem}"))
 
 
 def result(*parts):
@@ -25,6 +30,38 @@ def package_code(*modules):
     A cosmetic edit can be accepted without recomputing: ``snakemake --touch`` (see README).
     """
     return [os.path.join(workflow.basedir, "src", "insta_rs", f"{module}.py") for module in modules]
+
+
+def sharded(stage, model, name):
+    """Where a sharded job writes its share of ``<stage>/<model>/<name>.tsv``: the file itself when
+    there is one shard (no merge job), else shard ``{scatteritem}``, merged by ``merge_shards``."""
+    if SHARDS == 1:
+        return result(stage, model, f"{name}.tsv")
+    return result(stage, model, "shards", name, "{scatteritem}.tsv")
+
+
+def shard_of(wildcards):
+    """The ``i-of-K`` shard a job covers (``1-of-1`` without sharding)."""
+    return wildcards.get("scatteritem", "1-of-1")
+
+
+def _shard_file(ext):
+    return ("{scatteritem}." if SHARDS > 1 else "all.") + ext
+
+
+def sharded_log(*parts):
+    """Log path of a sharded job."""
+    return script_log(*parts, _shard_file("log"))
+
+
+def sharded_benchmark(*parts):
+    """Benchmark TSV path of a sharded job."""
+    return result("benchmarks", *parts, _shard_file("tsv"))
+
+
+def package_data(name):
+    """A data file shipped in the package (e.g. the paper's numbers), declared as an input."""
+    return os.path.join(workflow.basedir, "src", "insta_rs", name)
 
 
 def script_log(*parts):

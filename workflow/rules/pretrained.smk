@@ -28,7 +28,7 @@ rule import_pretrained:
     input:
         foreign=lambda wildcards: config["models"][wildcards.model]["pretrained"].get("path")
         or "resources/pretrained/{}/archive".format(config["models"][wildcards.model]["pretrained"]["source"]),
-        catalog=os.path.join(workflow.basedir, "src", "insta_rs", "pretrained.yaml"),
+        catalog=package_data("pretrained.yaml"),
         code=package_code("checkpoints", "fetch", "models", "io"),
     output:
         model=result("models", "{model}", "checkpoint.pt"),

@@ -9,14 +9,14 @@ rule search_instance:
         data=result("data", "dataset.ready"),
         code=package_code("search", "smoothing", "noise", "stats", "steps", "data", "models"),
     output:
-        tsv=result("search", "{model}", "shards", "{method}", "{scatteritem}.tsv"),
+        tsv=sharded("search", "{model}", "{method}"),
     log:
-        script_log("search", "{model}", "{method}", "{scatteritem}.log"),
+        sharded_log("search", "{model}", "{method}"),
     benchmark:
-        result("benchmarks", "search", "{model}", "{method}", "{scatteritem}.tsv")
+        sharded_benchmark("search", "{model}", "{method}")
     params:
         method=lambda wildcards: wildcards.method,
-        shard=lambda wildcards: wildcards.scatteritem,
+        shard=shard_of,
         dataset=config["dataset"],
         noise=config["noise"],
         search=config["search"],
@@ -25,7 +25,7 @@ rule search_instance:
         precision=config["precision"],
     threads: 2
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -54,7 +54,7 @@ rule search_uniform:
         precision=config["precision"],
     threads: 2
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:

@@ -109,7 +109,7 @@ rule sound_audit:
         precision=config["precision"],
     threads: 2
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:

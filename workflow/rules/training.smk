@@ -37,7 +37,7 @@ rule train_fixed_sigma:
         precision=config["precision"],
     threads: 1
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -73,7 +73,7 @@ rule insta_stage1:
         precision=config["precision"],
     threads: 1
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -109,7 +109,7 @@ rule insta_stage2:
         precision=config["precision"],
     threads: 1
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -145,7 +145,7 @@ rule pfat_stage1:
         precision=config["precision"],
     threads: 1
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -176,7 +176,7 @@ rule pfat_assign:
         precision=config["precision"],
     threads: 1
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -214,7 +214,7 @@ rule pfat_stage2:
         precision=config["precision"],
     threads: 1
     resources:
-        gpu=1,
+        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
     script:
