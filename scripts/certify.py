@@ -24,7 +24,7 @@ def main(snakemake) -> None:
                 for level, path in zip(params.levels, snakemake.output.tsv)]
     smoother = make_smoother(snakemake.input.model, params.dataset["num_classes"], certify["batch_size"],
                              params.device, params.precision, snakemake.resources.gpu)
-    examples_per_chunk = max(1, 4 * certify["batch_size"] // (certify["n0"] + certify["n"]))
+    examples_per_chunk = max(1, 16 * certify["batch_size"] // (certify["n0"] + certify["n"]))  # few partial batches
     for number, (sigma, path) in enumerate(jobs, start=1):
         logger.info("certification %d of %d: %s", number, len(jobs), path)
         certify_to_tsv(smoother, x, labels, idx, sigma, path, certify["n0"], certify["n"], certify["alpha"],

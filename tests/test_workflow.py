@@ -2,13 +2,14 @@
 subprocesses of the environment's own ``snakemake``.
 
 One completed run is shared by the module (``tiny_run``); it is made from a copy of the repository
-(``repo_copy``) so that the rerun-trigger test can change file times there without touching the checkout.
+(``repo_copy``) so that the rerun-trigger test can edit files there without touching the checkout.
 Snakemake records the package files a step imports by absolute path, so every run that reuses the shared
 results must use that same copy. The SLURM test runs only with ``INSTA_RS_SLURM_TEST=1`` (tests/slurm/).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ NOTHING_TO_DO = "Nothing to be done"
 # Merged over the tiny config (a second --configfile: `--config certify={n: 1000}` would pass the number
 # as a string, which the schema rejects): enough samples that certifying takes seconds and can be
 # interrupted mid-way; record_time false makes the files byte-identical across runs.
-SLOW_CERTIFY = {"certify": {"n": 1000, "record_time": False}}
+SLOW_CERTIFY = {"certify": {"n": 2000, "record_time": False}}
 CERTIFY_MODEL = "cohen-0.50"
 
 
@@ -68,12 +69,19 @@ def tiny_config(repo: Path) -> dict:
     return yaml.safe_load((repo / TINY_CONFIG).read_text())
 
 
-def final_tables_and_figures(config: dict) -> list[str]:
-    """Every table (md, tex, tsv) and figure (png, pdf) the config asks rule ``all`` for."""
+def configured_tables_and_figures(config: dict) -> list[str]:
+    """The tables (md, tex, tsv) and figures (png, pdf) the config names (a subset of rule ``all``'s)."""
     run = f"results/{config['run']}"
     tables = list(config.get("tables", {})) + (["b3"] if config.get("analysis", {}).get("b3") else [])
     return ([f"{run}/tables/{name}.{ext}" for name in tables for ext in ("md", "tex", "tsv")]
             + [f"{run}/figures/{name}.{ext}" for name in config.get("figures", {}) for ext in ("png", "pdf")])
+
+
+def tables_and_figures(repo: Path, workdir: Path) -> list[str]:
+    """Every table and figure in the DAG of rule ``all`` (from ``snakemake --summary``)."""
+    summary = snakemake(repo, workdir, "--summary").stdout
+    paths = [line.split("\t")[0] for line in summary.splitlines()[1:]]
+    return [path for path in paths if re.search(r"/(tables|figures)/[^/]+\.(md|tex|tsv|png|pdf)$", path)]
 
 
 def level_targets(config: dict) -> list[str]:
@@ -120,7 +128,9 @@ def uninterrupted_certification(repo_copy, tiny_run, slow_certify, tmp_path_fact
 
 def test_full_run_writes_every_table_and_figure(repo_copy, tiny_run):
     magic = {"png": b"\x89PNG", "pdf": b"%PDF"}
-    for path in final_tables_and_figures(tiny_config(repo_copy)):
+    made = tables_and_figures(repo_copy, tiny_run)
+    assert set(configured_tables_and_figures(tiny_config(repo_copy))) <= set(made)
+    for path in made:
         content = (tiny_run / path).read_bytes()
         extension = path.rsplit(".", 1)[1]
         if extension in magic:
@@ -142,35 +152,40 @@ def test_lint_is_clean(repo_copy, configfiles):
     assert lint.returncode == 0, lint.stdout[-4000:] + lint.stderr[-4000:]
 
 
+@contextlib.contextmanager
+def cosmetic_edit(path: Path):
+    """Append a comment to ``path`` (a real edit: Snakemake 9 ignores a newer input whose checksum it
+    recorded unchanged), then restore its text and file times."""
+    text, stat = path.read_text(), path.stat()
+    try:
+        path.write_text(text + "# a cosmetic edit\n")
+        later = time.time() + 2  # newer than every output even on coarse file-time clocks
+        os.utime(path, (later, later))
+        yield path
+    finally:
+        path.write_text(text)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
 def test_rerun_triggers_and_touch(repo_copy, tiny_run):
     """An edited figure script re-runs only its figure; an edited package module re-runs the steps that
-    import it; ``--touch`` accepts the edit without recomputing. File times are restored afterwards."""
-    figure_script = repo_copy / "scripts" / "make_figure_fig1a.py"
-    module = repo_copy / "src" / "insta_rs" / "smoothing.py"
-    saved = {path: path.stat() for path in (figure_script, module)}
-    later = time.time() + 5
-    try:
-        os.utime(figure_script, (later, later))
+    import it; ``--touch`` accepts the edit without recomputing."""
+    with cosmetic_edit(repo_copy / "scripts" / "make_figure_fig1a.py"):
         assert set(planned_jobs(snakemake(repo_copy, tiny_run, "-n"))) - {"all"} == {"fig1a"}
-        os.utime(figure_script, ns=(saved[figure_script].st_atime_ns, saved[figure_script].st_mtime_ns))
 
-        os.utime(module, (later, later))
-        planned = planned_jobs(snakemake(repo_copy, tiny_run, "-n"))
-        assert {"certify_levels", "certify_assigned", "search_instance", "search_uniform"} <= set(planned)
-        assert not {"download_cifar10", "train_fixed_sigma", "insta_stage1", "insta_stage2"} & set(planned)
-
+    with cosmetic_edit(repo_copy / "src" / "insta_rs" / "smoothing.py"):
+        planned = set(planned_jobs(snakemake(repo_copy, tiny_run, "-n")))
+        assert {"certify_levels", "certify_assigned", "search_instance", "search_uniform"} <= planned
+        assert not {"download_cifar10", "train_fixed_sigma", "insta_stage1", "insta_stage2"} & planned
         snakemake(repo_copy, tiny_run, "--touch")
         assert planned_jobs(snakemake(repo_copy, tiny_run, "-n")) == {}
-    finally:
-        for path, stat in saved.items():
-            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def test_report_contains_every_table_and_figure(repo_copy, tiny_run, tmp_path):
     report = tmp_path / "report.html"
     snakemake(repo_copy, tiny_run, "--report", str(report))
     html = report.read_text(errors="replace")
-    missing = [path for path in final_tables_and_figures(tiny_config(repo_copy)) if Path(path).name not in html]
+    missing = [path for path in tables_and_figures(repo_copy, tiny_run) if Path(path).name not in html]
     assert not missing, f"report lacks {missing}"
 
 
@@ -197,37 +212,38 @@ def test_bad_config_fails_before_any_job(repo_copy, tmp_path, change, key):
 
 def test_killed_certification_resumes_to_identical_file(repo_copy, tiny_run, slow_certify,
                                                         uninterrupted_certification, tmp_path):
-    """Kill Snakemake and its job (SIGKILL to the process group) once the shard's .partial holds rows,
+    """Kill Snakemake and its job (SIGKILL to the process group) once a .partial file holds rows,
     unlock, re-run: the job resumes and its TSV equals, byte for byte, the uninterrupted run's."""
     config = tiny_config(repo_copy)
     target = level_targets(config)[-1]
     workdir = copy_workdir(tiny_run, tmp_path / "work")
     command = snakemake_command(repo_copy, workdir, slow_certify, target)
-    shards = workdir / f"results/{config['run']}/certify/{CERTIFY_MODEL}/shards"
+    certifications = workdir / f"results/{config['run']}/certify/{CERTIFY_MODEL}"
     with open(tmp_path / "killed.log", "w") as log:
         process = subprocess.Popen(command, cwd=repo_copy, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         try:
-            rows_before_kill = wait_for_partial_rows(shards, process)
+            rows_before_kill = wait_for_partial_rows(certifications, process)
         finally:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # the group is gone when the run ended early
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert rows_before_kill >= 1, (tmp_path / "killed.log").read_text()[-3000:]
-    assert not (workdir / target).exists()
+    assert not (workdir / target).exists()  # Snakemake removed the old output before starting the job
 
     snakemake(repo_copy, workdir, "--unlock", configfiles=slow_certify)
     snakemake(repo_copy, workdir, target, configfiles=slow_certify)
-    log = (workdir / f"results/{config['run']}/logs/certify/{CERTIFY_MODEL}/levels/1-of-1.log").read_text()
-    assert "resuming" in log
+    logs = (workdir / f"results/{config['run']}/logs/certify/{CERTIFY_MODEL}").rglob("*.log")
+    assert any("resuming" in log.read_text() for log in logs)
     assert (workdir / target).read_bytes() == (uninterrupted_certification / target).read_bytes()
 
 
-def wait_for_partial_rows(shards: Path, process: subprocess.Popen, timeout_s: float = 300) -> int:
-    """Wait until a shard's .partial file has at least one complete row; the rows it had then
-    (0 when the process ended first or the wait timed out)."""
+def wait_for_partial_rows(directory: Path, process: subprocess.Popen, timeout_s: float = 300) -> int:
+    """Wait until a .partial file below ``directory`` has at least one complete row; the rows it had
+    then (0 when the process ended first or the wait timed out)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
-        for partial in shards.glob("*/*.partial"):
+        for partial in directory.rglob("*.partial"):
             rows = partial.read_text().count("\n") - 1
             if rows >= 1:
                 return rows
@@ -248,6 +264,9 @@ def test_three_shards_merge_to_the_single_shard_file(repo_copy, tiny_run, slow_c
 @pytest.mark.skipif(os.environ.get("INSTA_RS_SLURM_TEST") != "1",
                     reason="set INSTA_RS_SLURM_TEST=1 (needs root and slurm-wlm; see tests/slurm/README.md)")
 def test_tiny_run_on_single_node_slurm(tmp_path):
+    """The tiny config on a throw-away one-node SLURM cluster, through the SLURM profile (tests/slurm/run.sh
+    starts the daemons, runs, checks that every SLURM job completed and nothing is left to do)."""
     process = subprocess.run(["bash", str(REPO / "tests" / "slurm" / "run.sh"), str(tmp_path)], cwd=REPO,
-                             capture_output=True, text=True, timeout=3600)
+                             capture_output=True, text=True, timeout=3600,
+                             env={**os.environ, "SNAKEMAKE": str(SNAKEMAKE)})
     assert process.returncode == 0, process.stdout[-6000:] + process.stderr[-6000:]

@@ -29,7 +29,7 @@ rule certify_levels:
         certify=config["certify"],
         device=config["device"],
         precision=config["precision"],
-    threads: 2
+    threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
     conda:
@@ -57,7 +57,7 @@ rule certify_assigned:
         certify=config["certify"],
         device=config["device"],
         precision=config["precision"],
-    threads: 2
+    threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
     conda:

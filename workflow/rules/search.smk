@@ -23,7 +23,7 @@ rule search_instance:
         certify=config["certify"],
         device=config["device"],
         precision=config["precision"],
-    threads: 2
+    threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
     conda:
@@ -52,7 +52,7 @@ rule search_uniform:
         certify=config["certify"],
         device=config["device"],
         precision=config["precision"],
-    threads: 2
+    threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
     conda:
