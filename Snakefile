@@ -36,13 +36,13 @@ wildcard_constraints:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/analysis_inputs.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrained.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/certify.smk"
 include: "workflow/rules/sound.smk"
-include: "workflow/rules/analysis_inputs.smk"
 include: "workflow/rules/analysis.smk"
 
 

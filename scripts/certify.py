@@ -5,7 +5,7 @@ An interrupted run resumes where it stopped."""
 import numpy as np
 
 from insta_rs.certify_run import certify_to_tsv
-from insta_rs.noise import level_to_sigma
+from insta_rs.levels import level_to_sigma
 from insta_rs.runlog import setup_step_logging
 from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positions
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from insta_rs import search
 from insta_rs.io import atomic_write
-from insta_rs.noise import sigma_levels
+from insta_rs.levels import sigma_levels
 from insta_rs.runlog import setup_step_logging
 from insta_rs.steps import examples, make_smoother
 from insta_rs.stats import max_certifiable_p

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from insta_rs.io import atomic_write, atomic_write_text, read_certification
-from insta_rs.noise import level_to_sigma, sigma_levels
+from insta_rs.levels import level_to_sigma, sigma_levels
 from insta_rs.runlog import setup_step_logging
 from insta_rs.sound import audit
 from insta_rs.sound.knn_sigma import training_tensors

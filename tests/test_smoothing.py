@@ -3,7 +3,8 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from insta_rs.noise import ESTIMATION, NOISE_BLOCK, noise_blocks, noise_key, sigma_levels
+from insta_rs.levels import sigma_levels
+from insta_rs.noise import ESTIMATION, NOISE_BLOCK, noise_blocks, noise_key
 from insta_rs.smoothing import ABSTAIN, Smoother
 
 

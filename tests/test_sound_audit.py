@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from insta_rs.noise import sigma_levels
+from insta_rs.levels import sigma_levels
 from insta_rs.smoothing import Smoother
 from insta_rs.sound import audit
 from insta_rs.sound.falsify import ball_probability, cascade_along, insta_rs_rule

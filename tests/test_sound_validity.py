@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import norm
 
 from insta_rs.analysis import oracle_envelope
-from insta_rs.noise import sigma_levels
+from insta_rs.levels import sigma_levels
 from insta_rs.sound.cascade import bounds_from_counts, cascade_from_bounds
 from insta_rs.stats import cohen_radius, pA_lower_bound
 

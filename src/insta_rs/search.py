@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .noise import sigma_levels
+from .levels import sigma_levels
 from .smoothing import Smoother
 from .stats import phi_inv_clamped
 

@@ -56,7 +56,7 @@ class Smoother:
         """
         shape = tuple(x.shape[1:])
         batch = torch.empty((self.batch_size, *shape), device=self.device)
-        if self.device.type == "cuda" and batch.dim() == 4:
+        if batch.dim() == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         owner = torch.empty(self.batch_size, dtype=torch.long, device=self.device)
         filled = 0

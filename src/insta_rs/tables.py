@@ -38,7 +38,7 @@ import yaml
 
 from insta_rs import analysis
 from insta_rs.io import atomic_write_text, read_certification
-from insta_rs.noise import level_to_sigma
+from insta_rs.levels import level_to_sigma
 from insta_rs.sound.modes import SOUND_MODES, certification_path
 
 SEARCH_METHODS = ("fgss", "grid")

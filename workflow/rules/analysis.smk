@@ -9,7 +9,7 @@ rule table:
     rows (validation sigma, oracle envelope at alpha/K, sound modes) unless ``companions: false``."""
     input:
         results=lambda wildcards: table_inputs(wildcards.table),
-        code=package_code("tables", "analysis", "io", "stats", "noise", "sound/modes"),
+        code=package_code("make_table.py"),
         paper=package_data("paper_numbers.yaml"),
     output:
         md=report(result("tables", "{table}.md"), caption="../report/table.rst", category="Tables",
@@ -39,7 +39,7 @@ rule b3:
     """Appendix B.3: the uniform sigma of Algorithm 3 (test and validation inputs) against the best level."""
     input:
         results=lambda wildcards: b3_inputs(),
-        code=package_code("tables", "analysis", "io", "stats", "noise"),
+        code=package_code("make_table.py"),
         paper=package_data("paper_numbers.yaml"),
     output:
         md=report(result("tables", "b3.md"), caption="../report/b3.rst", category="Tables", subcategory="b3",
@@ -66,7 +66,7 @@ rule training_speed:
     per model, beside the paper's hours."""
     input:
         timings=training_speed_inputs(),
-        code=package_code("tables", "io"),
+        code=package_code("make_table.py"),
         paper=package_data("paper_numbers.yaml"),
     output:
         md=report(result("tables", "training_speed.md"), caption="../report/training_speed.rst",
@@ -94,7 +94,7 @@ rule fig1a:
     """Figure 1(a): ACR against the test-time variance sigma^2 = k * sigma0^2, one line per model."""
     input:
         results=lambda wildcards: figure_inputs(wildcards.figure),
-        code=package_code("figures", "tables", "analysis", "io", "stats", "noise"),
+        code=package_code("make_figure_fig1a.py"),
     output:
         png=report(result("figures", "{figure}.png"), caption="../report/fig1a.rst", category="Figures",
                    labels={"figure": "{figure}", "format": "PNG"}),
@@ -119,7 +119,7 @@ rule fig1c:
     """Figure 1(c): certified radius against sigma for three typical test examples of one model."""
     input:
         results=lambda wildcards: figure_inputs(wildcards.figure),
-        code=package_code("figures", "tables", "analysis", "io", "stats", "noise"),
+        code=package_code("make_figure_fig1c.py"),
     output:
         png=report(result("figures", "{figure}.png"), caption="../report/fig1c.rst", category="Figures",
                    labels={"figure": "{figure}", "format": "PNG"}),
@@ -144,7 +144,7 @@ rule fig3ab:
     """Figure 3(a)(b): certified accuracy against radius for configured rows (table row spec)."""
     input:
         results=lambda wildcards: figure_inputs(wildcards.figure),
-        code=package_code("figures", "tables", "analysis", "io", "stats", "noise"),
+        code=package_code("make_figure_fig3ab.py"),
     output:
         png=report(result("figures", "{figure}.png"), caption="../report/fig3ab.rst", category="Figures",
                    labels={"figure": "{figure}", "format": "PNG"}),
@@ -169,7 +169,7 @@ rule fig3c:
     """Figure 3(c): distribution of the per-example sigma chosen by grid search and by multi-start FGSS."""
     input:
         results=lambda wildcards: figure_inputs(wildcards.figure),
-        code=package_code("figures", "tables", "io", "noise"),
+        code=package_code("make_figure_fig3c.py"),
     output:
         png=report(result("figures", "{figure}.png"), caption="../report/fig3c.rst", category="Figures",
                    labels={"figure": "{figure}", "format": "PNG"}),

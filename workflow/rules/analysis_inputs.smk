@@ -1,5 +1,5 @@
-"""Input functions and targets of the analysis rules (tables, figures, Appendix B.3, training speed);
-functions only.
+"""Input functions and targets of the analysis rules (tables, figures, Appendix B.3, training speed), and the
+levels they read of each model (which the certification rules then certify); functions only.
 
 Tables and figures are driven by the config keys ``tables`` and ``figures``; the rows of a table (with its
 companions) and the files a row or a figure reads come from :mod:`insta_rs.tables`, the same code the
@@ -8,7 +8,7 @@ scripts read them with.
 
 import os
 
-from insta_rs.tables import level_paths, row_inputs, search_path, table_rows, uniform_path
+from insta_rs.tables import level_path, level_paths, row_inputs, search_path, table_rows, uniform_path
 
 FIGURE_KEYS = {"fig1a": "models", "fig1c": "model", "fig3ab": "rows", "fig3c": "model"}
 
@@ -83,6 +83,23 @@ def b3_inputs():
     return unique(path for model in b3_config()["models"]
                   for path in [*level_paths(RESULTS, model, n_levels),
                                uniform_path(RESULTS, model, "test"), uniform_path(RESULTS, model, "validation")])
+
+
+def levels_read():
+    """``{model: levels}`` of the fixed-level certifications that the configured tables, figures, B.3, sound
+    certificates and audit read; a cascade certificate reads every level of its model."""
+    paths = {path for name in table_names() for path in table_inputs(name)}
+    paths |= {path for name in config.get("figures", {}) for path in figure_inputs(name)}
+    paths |= set((b3_inputs() if b3_config() else []) + sound_targets() + audit_certifications())
+    return {model: LEVELS if certification_path(RESULTS, model, "cascade") in paths
+            else [level for level in LEVELS if level_path(RESULTS, model, level) in paths]
+            for model in config["models"]}
+
+
+def swept_models():
+    """Models whose every level is read: ``certify_levels`` certifies them in one job (the model loaded once);
+    the others get a ``certify_level`` job for each level read, and none for the rest."""
+    return [model for model, levels in levels_read().items() if len(levels) == len(LEVELS)]
 
 
 def training_speed_models():

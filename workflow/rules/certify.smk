@@ -10,11 +10,13 @@ from insta_rs.io import merge_tsvs
 
 rule certify_levels:
     """Certify every test example at every level ``sigma_k = sqrt(k) * sigma0``, one file per level
-    (one job loads the model once for the whole sweep)."""
+    (one job loads the model once for the whole sweep), for the models whose every level is read."""
+    wildcard_constraints:
+        model=one_of(swept_models()),
     input:
         model=result("models", "{model}", "checkpoint.pt"),
         data=result("data", "dataset.ready"),
-        code=package_code("certify_run", "smoothing", "noise", "stats", "steps", "data", "models"),
+        code=package_code("certify.py"),
     output:
         tsv=[sharded("certify", "{model}", f"level{level}") for level in LEVELS],
     log:
@@ -38,13 +40,27 @@ rule certify_levels:
         "../../scripts/certify.py"
 
 
+# One level of a model whose other levels nobody reads (e.g. ImageNet's Table 4 without companions).
+use rule certify_levels as certify_level with:
+    wildcard_constraints:
+        model=one_of([model for model in config["models"] if model not in swept_models()]),
+    output:
+        tsv=sharded("certify", "{model}", "level{level}"),
+    log:
+        sharded_log("certify", "{model}", "level{level}"),
+    benchmark:
+        sharded_benchmark("certify", "{model}", "level{level}")
+    params:
+        levels=lambda wildcards: [int(wildcards.level)],  # the other params are certify_levels'
+
+
 rule certify_assigned:
     """Certify every test example at its own sigma from an assignment TSV (a search's result)."""
     input:
         model=result("models", "{model}", "checkpoint.pt"),
         data=result("data", "dataset.ready"),
         assignment=result("search", "{model}", "{assignment}.tsv"),
-        code=package_code("certify_run", "smoothing", "noise", "stats", "steps", "data", "models"),
+        code=package_code("certify.py"),
     output:
         tsv=sharded("certify", "{model}", "search_{assignment}"),
     log:

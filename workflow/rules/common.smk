@@ -6,7 +6,9 @@ This file defines functions only (no rules), as the Snakemake linter expects of 
 import os
 import re
 
+from insta_rs.code_deps import package_sources
 from insta_rs.config_check import check_config
+from insta_rs.sound.modes import certification_path
 
 check_config(config)
 
@@ -24,12 +26,14 @@ def result(*parts):
     return "/".join([RESULTS, *parts])
 
 
-def package_code(*modules):
-    """Source files of the insta_rs modules a step imports, declared as inputs so an edit re-runs it.
+def package_code(script):
+    """Source files of the insta_rs modules that ``scripts/<script>`` imports, directly or through other
+    modules, declared as inputs so that an edit re-runs the step.
 
     A cosmetic edit can be accepted without recomputing: ``snakemake --touch`` (see README).
     """
-    return [os.path.join(workflow.basedir, "src", "insta_rs", f"{module}.py") for module in modules]
+    return list(package_sources(os.path.join(workflow.basedir, "scripts", script),
+                                os.path.join(workflow.basedir, "src", "insta_rs")))
 
 
 def sharded(stage, model, name):
@@ -77,6 +81,12 @@ def models_with(key):
 def one_of(names):
     """A wildcard regex matching exactly one of ``names`` (never matches when the list is empty)."""
     return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
+def audit_certifications():
+    """The certifications the audit checks: every ``sound.audit.modes`` of every ``sound.audit.models``."""
+    audit = config["sound"]["audit"]
+    return [certification_path(RESULTS, model, mode) for model in audit["models"] for mode in audit["modes"]]
 
 
 def sound_targets():

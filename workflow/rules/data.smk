@@ -6,7 +6,7 @@ rule download_cifar10:
     for digits this is a no-op, for the others a check that every split loads. The flag lists the
     split sizes; rules that read the data depend on it."""
     input:
-        code=package_code("data"),
+        code=package_code("download_cifar10.py"),
     output:
         flag=result("data", "dataset.ready"),
     log:

@@ -29,7 +29,7 @@ rule import_pretrained:
         foreign=lambda wildcards: config["models"][wildcards.model]["pretrained"].get("path")
         or "resources/pretrained/{}/archive".format(config["models"][wildcards.model]["pretrained"]["source"]),
         catalog=package_data("pretrained.yaml"),
-        code=package_code("checkpoints", "fetch", "models", "io"),
+        code=package_code("import_pretrained.py"),
     output:
         model=result("models", "{model}", "checkpoint.pt"),
     log:

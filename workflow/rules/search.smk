@@ -7,7 +7,7 @@ rule search_instance:
     input:
         model=result("models", "{model}", "checkpoint.pt"),
         data=result("data", "dataset.ready"),
-        code=package_code("search", "smoothing", "noise", "stats", "steps", "data", "models"),
+        code=package_code("search_instance.py"),
     output:
         tsv=sharded("search", "{model}", "{method}"),
     log:
@@ -37,7 +37,7 @@ rule search_uniform:
     input:
         model=result("models", "{model}", "checkpoint.pt"),
         data=result("data", "dataset.ready"),
-        code=package_code("search", "smoothing", "noise", "stats", "steps", "data", "models"),
+        code=package_code("search_uniform.py"),
     output:
         tsv=result("search", "{model}", "uniform_{split}.tsv"),
     log:

@@ -2,15 +2,15 @@
 the semi-elastic kNN sigma, the exact counterexample to the Insta-RS radius, and the empirical audit.
 See docs/what-the-numbers-mean.md."""
 
-from insta_rs.sound.modes import certification_path, knn_meta_path
+from insta_rs.sound.modes import knn_meta_path
+from insta_rs.tables import level_paths
 
 
 rule sound_cascade:
     """Cascade certificate (Jeong & Shin 2023) from the fixed-level certifications, alpha/K per level."""
     input:
-        levels=lambda wildcards: [result("certify", wildcards.model, f"level{k}.tsv")
-                                  for k in range(1, config["noise"]["n_levels"] + 1)],
-        code=package_code("sound/cascade", "analysis", "io", "stats"),
+        levels=lambda wildcards: level_paths(RESULTS, wildcards.model, len(LEVELS)),
+        code=package_code("sound_cascade.py"),
     output:
         tsv=result("certify", "{model}", "cascade.tsv"),
     log:
@@ -27,7 +27,7 @@ rule sound_cascade:
 rule sound_knn_sigma:
     """Per-example sigma = sigma_b exp(r (kNN distance - m)) from the training set (Sukenik et al. 2022)."""
     input:
-        code=package_code("sound/knn_sigma", "data", "steps", "io"),
+        code=package_code("sound_knn_sigma.py"),
     output:
         tsv=result("search", "{model}", "knn.tsv"),
         meta=result("search", "{model}", "knn.json"),
@@ -38,7 +38,7 @@ rule sound_knn_sigma:
     params:
         dataset=config["dataset"],
         semi_elastic=config["sound"]["semi_elastic"],
-    threads: 2
+    threads: 1  # measured: these jobs keep less than one core busy
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -50,7 +50,7 @@ rule sound_semi_elastic:
     input:
         tsv=result("certify", "{model}", "search_knn.tsv"),
         meta=result("search", "{model}", "knn.json"),
-        code=package_code("sound/semi_elastic", "io", "stats"),
+        code=package_code("sound_semi_elastic.py"),
     output:
         tsv=result("certify", "{model}", "semi_elastic.tsv"),
     log:
@@ -65,7 +65,7 @@ rule sound_semi_elastic:
 rule sound_falsify:
     """Exact counterexample: two points closer than the Insta-RS radius with different deployed answers."""
     input:
-        code=package_code("sound/falsify", "sound/cascade", "sound/semi_elastic", "stats"),
+        code=package_code("sound_falsify.py"),
     output:
         md=result("tables", "falsification.md"),
     log:
@@ -83,12 +83,10 @@ rule sound_audit:
     """Search inputs within the claimed radii for other answers of the deployed classifier, per model and mode."""
     input:
         models=[result("models", model, "checkpoint.pt") for model in config["sound"]["audit"]["models"]],
-        certifications=[certification_path(RESULTS, model, mode) for model in config["sound"]["audit"]["models"]
-                        for mode in config["sound"]["audit"]["modes"]],
+        certifications=audit_certifications(),
         knn=[knn_meta_path(RESULTS, model) for model in config["sound"]["audit"]["models"]
              if "semi_elastic" in config["sound"]["audit"]["modes"]],
-        code=package_code("sound/audit", "sound/cascade", "sound/knn_sigma", "sound/modes", "search", "smoothing",
-                          "noise", "stats", "steps", "data", "models"),
+        code=package_code("sound_audit.py"),
     output:
         tsv=result("tables", "audit.tsv"),
         md=result("tables", "audit.md"),
@@ -107,7 +105,7 @@ rule sound_audit:
         dataset=config["dataset"],
         device=config["device"],
         precision=config["precision"],
-    threads: 2
+    threads: 1  # measured: these jobs keep less than one core busy
     resources:
         gpu=GPUS,
     conda:

@@ -6,18 +6,12 @@ model without ``train.stage2`` is that stage-I model itself ("without fine-tunin
 checkpoints each epoch to ``<output>.partial`` beside its output and resumes from it when re-run.
 """
 
-TRAINING_CODE = [
-    "training/config", "training/soft", "training/gaussian", "training/smoothadv", "training/macer",
-    "training/sigma_update", "training/levels", "training/pfat", "training/loop", "training/stages",
-    "data", "models", "checkpoints", "device", "io", "runlog",
-]
-
 
 rule train_fixed_sigma:
     """A baseline trained with one sigma for every example: Cohen (gaussian), SmoothAdv or MACER."""
     input:
         data=result("data", "dataset.ready"),
-        code=package_code(*TRAINING_CODE),
+        code=package_code("train_fixed_sigma.py"),
     output:
         model=result("models", "{model}", "checkpoint.pt"),
         history=result("models", "{model}", "history.tsv"),
@@ -49,7 +43,7 @@ rule insta_stage1:
     The levels after each update epoch go to levels/epoch_<k>.tsv; the update time to sigma_assignment.json."""
     input:
         data=result("data", "dataset.ready"),
-        code=package_code(*TRAINING_CODE),
+        code=package_code("train_stage1.py"),
     output:
         model=result("models", "{model}", "stage1.pt"),
         history=result("models", "{model}", "stage1_history.tsv"),
@@ -87,7 +81,7 @@ rule insta_stage2:
         data=result("data", "dataset.ready"),
         stage1=lambda wildcards: result(
             "models", config["models"][wildcards.model]["train"].get("stage1_from", wildcards.model), "stage1.pt"),
-        code=package_code(*TRAINING_CODE),
+        code=package_code("train_stage2.py"),
     output:
         model=result("models", "{model}", "checkpoint.pt"),
         history=result("models", "{model}", "stage2_history.tsv"),
@@ -120,7 +114,7 @@ rule pfat_stage1:
     """PFAT stage 1: each example's level drawn uniformly from 1..T for every batch."""
     input:
         data=result("data", "dataset.ready"),
-        code=package_code(*TRAINING_CODE),
+        code=package_code("train_stage1.py"),
     output:
         model=result("models", "{model}", "stage1.pt"),
         history=result("models", "{model}", "stage1_history.tsv"),
@@ -157,7 +151,7 @@ rule pfat_assign:
     input:
         data=result("data", "dataset.ready"),
         model=result("models", "{model}", "stage1.pt"),
-        code=package_code(*TRAINING_CODE),
+        code=package_code("train_pfat_assign.py"),
     output:
         levels=result("models", "{model}", "assigned_levels.tsv"),
         timing=result("models", "{model}", "sigma_assignment.json"),
@@ -192,7 +186,7 @@ rule pfat_stage2:
         levels=lambda wildcards: result(
             "models", config["models"][wildcards.model]["train"].get("stage1_from", wildcards.model),
             "assigned_levels.tsv"),
-        code=package_code(*TRAINING_CODE),
+        code=package_code("train_stage2.py"),
     output:
         model=result("models", "{model}", "checkpoint.pt"),
         history=result("models", "{model}", "stage2_history.tsv"),
@@ -226,7 +220,7 @@ rule export_stage1:
     input:
         stage1=lambda wildcards: result(
             "models", config["models"][wildcards.model]["train"].get("stage1_from", wildcards.model), "stage1.pt"),
-        code=package_code(*TRAINING_CODE),
+        code=package_code("train_export_stage1.py"),
     output:
         model=result("models", "{model}", "checkpoint.pt"),
     log:

@@ -31,7 +31,8 @@ import pandas as pd
 import torch
 
 from insta_rs import search
-from insta_rs.noise import ESTIMATION, SELECTION, sigma_levels
+from insta_rs.levels import sigma_levels
+from insta_rs.noise import ESTIMATION, SELECTION
 from insta_rs.smoothing import Smoother
 
 from .cascade import bounds_from_counts, cascade_from_bounds

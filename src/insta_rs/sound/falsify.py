@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import ncx2
 
-from insta_rs.noise import sigma_levels
+from insta_rs.levels import sigma_levels
 from insta_rs.stats import max_certifiable_p, phi_inv_clamped
 
 from .cascade import LevelBounds, cascade_from_bounds

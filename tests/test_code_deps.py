@@ -1,0 +1,49 @@
+from pathlib import Path
+
+from insta_rs.code_deps import package_sources
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "insta_rs"
+
+
+def modules_of(script: str) -> set[str]:
+    return {Path(path).relative_to(PACKAGE).as_posix()
+            for path in package_sources(str(ROOT / "scripts" / script), str(PACKAGE))}
+
+
+def test_follows_imports_through_modules_and_packages():
+    certify = modules_of("certify.py")
+    # direct (certify_run, steps), indirect (steps -> smoothing -> device, noise), package __init__
+    assert {"certify_run.py", "steps.py", "smoothing.py", "device.py", "noise.py", "checkpoints.py",
+            "levels.py", "__init__.py"} <= certify
+    assert not {"tables.py", "figures.py", "search.py"} & certify
+
+
+def test_resolves_relative_imports_and_subpackages(tmp_path):
+    audit = modules_of("sound_audit.py")
+    assert {"sound/__init__.py", "sound/audit.py", "sound/cascade.py", "sound/knn_sigma.py", "search.py"} <= audit
+    stage1 = modules_of("train_stage1.py")
+    assert {"training/__init__.py", "training/loop.py", "training/smoothadv.py", "training/macer.py"} <= stage1
+
+
+def test_a_step_that_does_not_import_torch_code_does_not_depend_on_it():
+    table = modules_of("make_table.py")
+    assert "tables.py" in table and "smoothing.py" not in table and "models.py" not in table
+
+
+def test_names_outside_the_package_are_ignored(tmp_path):
+    script = tmp_path / "step.py"
+    script.write_text("import os\nimport numpy as np\nfrom insta_rs.stats import pA_lower_bound\nfrom insta_rs import nothing_here\n")
+    assert {Path(path).name for path in package_sources(str(script), str(PACKAGE))} == {"__init__.py", "stats.py"}
+
+
+def test_sources_come_from_the_given_package_directory(tmp_path):
+    """A copy of the repository declares its own files, not the installed package's."""
+    copy = tmp_path / "insta_rs"
+    (copy / "sound").mkdir(parents=True)
+    for name in ("__init__.py", "stats.py", "sound/__init__.py", "sound/modes.py"):
+        (copy / name).write_text((PACKAGE / name).read_text())
+    script = tmp_path / "step.py"
+    script.write_text("from insta_rs.sound import modes\nfrom insta_rs.stats import pA_lower_bound\n")
+    assert set(package_sources(str(script), str(copy))) == {
+        str(copy / name) for name in ("__init__.py", "stats.py", "sound/__init__.py", "sound/modes.py")}
