@@ -1,6 +1,7 @@
 """The config schema and the cross-key checks reject bad values with a message naming the key."""
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,27 @@ def test_tables_must_name_configured_models():
     config["tables"][name]["rows"][0]["model"] = "no-such-model"
     with pytest.raises(ConfigError, match="no-such-model"):
         check_config(config)
+
+
+def workflow_rules() -> dict[str, str]:
+    """``{rule name: its text}`` for every rule of workflow/rules/*.smk (``use rule ... as name`` included)."""
+    rules = {}
+    for path in (ROOT / "workflow" / "rules").glob("*.smk"):
+        text = path.read_text()
+        starts = [(match.start(), match.group(1) or match.group(2))
+                  for match in re.finditer(r"^ *(?:rule (\w+):|use rule \w+ as (\w+) with:)", text, re.M)]
+        for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")]):
+            rules[name] = text[start:end]
+    return rules
+
+
+def test_slurm_profile_names_real_rules_and_covers_every_gpu_rule():
+    profile = yaml.safe_load((ROOT / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
+    rules = workflow_rules()
+    assert set(profile["set-resources"]) <= set(rules) and set(profile["set-threads"]) <= set(rules)
+    parents = {name: re.match(r" *use rule (\w+) as", text) for name, text in rules.items()}
+    gpu_rules = {name for name, text in rules.items()
+                 if "gpu=GPUS" in text or (parents[name] and "gpu=GPUS" in rules[parents[name].group(1)])}
+    assert gpu_rules <= set(profile["set-resources"])
+    for name, threads in profile["set-threads"].items():  # threads fit in the CPUs the job asks for
+        assert threads <= profile["set-resources"][name]["cpus_per_gpu"], name
