@@ -36,7 +36,7 @@ wildcard_constraints:
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/analysis_inputs.smk"
+include: "workflow/rules/analysis_inputs.smk"  # functions: what tables and figures read (certify.smk asks)
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrained.smk"
 include: "workflow/rules/training.smk"
