@@ -41,9 +41,9 @@ def _imported_modules(path: Path, root: Path) -> Iterator[str]:
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join(parent + ([node.module] if node.module else []))
+            if node.level:  # "." is the file's package, ".." its parent, ...
+                parents = package.split(".")
+                base = ".".join(parents[:len(parents) - node.level + 1] + ([node.module] if node.module else []))
             yield base
             yield from (f"{base}.{alias.name}" for alias in node.names)
 
