@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--check-bf16", action="store_true", help="measure how often bf16 changes a certificate")
     parser.add_argument("--checkpoint", default="results/demo/models/insta-s3/checkpoint.pt",
-                        help="a trained digits model for the FGSS-against-grid comparison")
+                        help="a trained digits model for the FGSS-against-grid comparison and --check-bf16")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
