@@ -126,7 +126,7 @@ def expected_imagenet_paper(config: dict) -> dict[str, int]:
 def expected_gpu_hour(config: dict) -> dict[str, int]:
     """Jobs of config/gpu-hour-cifar10.yaml: Cohen-0.50 and one Insta-RS Train ResNet-20, one shard."""
     assert config["certify"]["shards"] == 1
-    n_levels, models = config["noise"]["n_levels"], 2
+    models = 2
     n_searches, n_assigned = models + 1, models + 1  # + grid (Figure 3(c)); + the kNN sigma certification
     jobs = {"download_cifar10": 1, "fetch_pretrained": 1, "import_pretrained": 1, "insta_stage1": 1,
             "insta_stage2": 1, "training_speed": 1, "certify_levels": models, "search_instance": n_searches,

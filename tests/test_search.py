@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from insta_rs import search
 from insta_rs.smoothing import Smoother

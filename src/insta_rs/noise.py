@@ -11,7 +11,6 @@ import hashlib
 import struct
 from typing import Iterator
 
-import numpy as np
 import torch
 
 SELECTION, ESTIMATION, SEARCH, TRAIN, PREDICTION = 0, 1, 2, 3, 4
