@@ -5,19 +5,23 @@
 #
 # Stages, in DAG order; each file holds the rules of one stage.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from insta_rs.config_check import check_config, load_yaml
 
 min_version("9.0")
 
 
 if not config:  # --configfile replaces the demo config instead of merging into it
+    load_yaml("config.yaml")  # names the line of a YAML error, which Snakemake's own loader does not
 
 
     configfile: "config.yaml"
 
 
-
-validate(config, "workflow/schemas/config.schema.yaml")
+# Schema (defaults filled in), the package's registries, relations between keys, local data and checkpoints:
+# every config error stops the run here, before any job, naming the key and what to do.
+check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 
 scattergather:
@@ -26,28 +30,22 @@ scattergather:
 
 wildcard_constraints:
     model=r"[A-Za-z0-9_.+-]+",
-    level=r"\d+",
-    method=r"fgss|grid",
-    assignment=r"fgss|grid|knn",
-    split=r"test|validation",
-    stage=r"certify|search",
-    name=r"level\d+|search_[a-z]+|fgss|grid",
     scatteritem=r"\d+-of-\d+",
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/analysis_inputs.smk"  # functions: what tables and figures read (certify.smk asks)
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrained.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/certify.smk"
 include: "workflow/rules/sound.smk"
+include: "workflow/rules/shards.smk"
 include: "workflow/rules/analysis.smk"
 
 
 rule all:
-    """Every table and figure the config names."""
+    """Every table and figure the config names, and the sound certificates."""
     input:
-        final_targets(),
+        PLAN.final_targets(),
     default_target: True

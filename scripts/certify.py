@@ -1,34 +1,36 @@
 """Certify one shard of the test subset with Cohen et al.'s CERTIFY: at every noise level of the
-sweep (one file per level), or at each example's sigma from an assignment TSV (a search result).
+sweep (one file per level), or at each example's sigma from an assignment TSV (a search's result).
 An interrupted run resumes where it stopped."""
 
 import numpy as np
 
 from insta_rs.certify_run import certify_to_tsv
-from insta_rs.levels import level_to_sigma
+from insta_rs.job import job_dataset, job_device, job_shard
+from insta_rs.levels import level_sigma
 from insta_rs.runlog import setup_step_logging
 from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positions
 
 
 def main(snakemake) -> None:
     logger = setup_step_logging(snakemake.log[0], snakemake.threads)
-    params = snakemake.params
-    certify = params.certify
-    x, labels, idx = examples(params.dataset, "test")
-    shard = shard_positions(len(idx), params.shard)
+    params, certify = snakemake.params, snakemake.params.certify
+    batch_size, record_time = snakemake.config["certify"]["batch_size"], snakemake.config["certify"]["record_time"]
+    dataset = job_dataset(snakemake)
+    x, labels, idx = examples(dataset, "test")
+    shard = shard_positions(len(idx), job_shard(snakemake))
     x, labels, idx = x[shard], labels[shard], idx[shard]
     if "assignment" in snakemake.input.keys():
         jobs = [(assigned_sigma(snakemake.input.assignment, idx), snakemake.output.tsv)]
     else:
-        jobs = [(np.full(len(idx), level_to_sigma(level, params.sigma0)), path)
-                for level, path in zip(params.levels, snakemake.output.tsv)]
-    smoother = make_smoother(snakemake.input.model, params.dataset["num_classes"], certify["batch_size"],
-                             params.device, params.precision, snakemake.resources.gpu)
-    examples_per_chunk = max(1, 16 * certify["batch_size"] // (certify["n0"] + certify["n"]))  # few partial batches
+        jobs = [(np.full(len(idx), level_sigma(level, params.sigma0)), path)
+                for level, path in zip(params.levels, snakemake.output)]
+    smoother = make_smoother(snakemake.input.model, dataset["num_classes"], batch_size, job_device(snakemake),
+                             params.precision)
+    examples_per_chunk = max(1, 16 * batch_size // (certify["n0"] + certify["n"]))  # few partial batches
     for number, (sigma, path) in enumerate(jobs, start=1):
         logger.info("certification %d of %d: %s", number, len(jobs), path)
         certify_to_tsv(smoother, x, labels, idx, sigma, path, certify["n0"], certify["n"], certify["alpha"],
-                       certify["seed"], examples_per_chunk, certify["record_time"])
+                       certify["seed"], examples_per_chunk, record_time)
 
 
 main(snakemake)  # noqa: F821

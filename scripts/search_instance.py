@@ -6,25 +6,24 @@ import pandas as pd
 
 from insta_rs import search
 from insta_rs.io import atomic_write
+from insta_rs.job import job_dataset, job_device, job_shard
 from insta_rs.levels import sigma_levels
 from insta_rs.runlog import setup_step_logging
 from insta_rs.steps import examples, make_smoother, shard_positions
-from insta_rs.stats import max_certifiable_p
 
 
 def main(snakemake) -> None:
     logger = setup_step_logging(snakemake.log[0], snakemake.threads)
-    params = snakemake.params
-    cfg, noise = params.search, params.noise
-    x, labels, idx = examples(params.dataset, "test")
-    shard = shard_positions(len(idx), params.shard)
+    params, method = snakemake.params, snakemake.wildcards.method
+    cfg, noise, dataset = params.search, params.noise, job_dataset(snakemake)
+    x, labels, idx = examples(dataset, "test")
+    shard = shard_positions(len(idx), job_shard(snakemake))
     x, labels, idx = x[shard], labels[shard], idx[shard]
-    smoother = make_smoother(snakemake.input.model, params.dataset["num_classes"], cfg["batch_size"],
-                             params.device, params.precision, snakemake.resources.gpu)
-    p_max = cfg["p_max"] or max_certifiable_p(params.certify["alpha"], params.certify["n"])
+    smoother = make_smoother(snakemake.input.model, dataset["num_classes"], snakemake.config["search"]["batch_size"],
+                             job_device(snakemake), params.precision)
     criterion = search.instance_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
-                                          p_max, cfg["seed"], cfg["common_noise"])
-    if params.method == "fgss":
+                                          cfg["p_max"], cfg["seed"], cfg["common_noise"])
+    if method == "fgss":
         result = search.fgss(criterion, len(idx), noise["n_levels"], [tuple(s) for s in cfg["starts"]])
     else:
         result = search.grid(criterion, len(idx), noise["n_levels"])
@@ -37,7 +36,7 @@ def main(snakemake) -> None:
     })
     for level in range(1, noise["n_levels"] + 1):
         table[f"cr_hat_l{level}"] = result.values[:, level - 1]
-    logger.info("%s: %d examples, mean distinct levels evaluated (ASS) %.3f", params.method, len(idx),
+    logger.info("%s: %d examples, mean distinct levels evaluated (ASS) %.3f", method, len(idx),
                 table["n_levels_evaluated"].mean())
     with atomic_write(snakemake.output.tsv) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.6f", na_rep="nan")

@@ -6,22 +6,21 @@ import pandas as pd
 
 from insta_rs import search
 from insta_rs.io import atomic_write
+from insta_rs.job import job_dataset, job_device
 from insta_rs.levels import sigma_levels
 from insta_rs.runlog import setup_step_logging
 from insta_rs.steps import examples, make_smoother
-from insta_rs.stats import max_certifiable_p
 
 
 def main(snakemake) -> None:
     logger = setup_step_logging(snakemake.log[0], snakemake.threads)
-    params = snakemake.params
-    cfg, noise = params.search, params.noise
-    x, _, idx = examples(params.dataset, params.split)
-    smoother = make_smoother(snakemake.input.model, params.dataset["num_classes"], cfg["batch_size"],
-                             params.device, params.precision, snakemake.resources.gpu)
-    p_max = cfg["p_max"] or max_certifiable_p(params.certify["alpha"], params.certify["n"])
+    params, split = snakemake.params, snakemake.wildcards.split
+    cfg, noise, dataset = params.search, params.noise, job_dataset(snakemake)
+    x, _, idx = examples(dataset, split)
+    smoother = make_smoother(snakemake.input.model, dataset["num_classes"], snakemake.config["search"]["batch_size"],
+                             job_device(snakemake), params.precision)
     criterion = search.uniform_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
-                                         p_max, cfg["seed"], cfg["common_noise"])
+                                         cfg["p_max"], cfg["seed"], cfg["common_noise"])
     result = search.fgss(criterion, 1, noise["n_levels"], [tuple(s) for s in cfg["starts"]])
     evaluated = np.flatnonzero(~np.isnan(result.values[0])) + 1
     table = pd.DataFrame({
@@ -30,7 +29,7 @@ def main(snakemake) -> None:
         "acr_hat": result.values[0, evaluated - 1],
         "chosen": (evaluated == result.level[0]).astype(int),
     })
-    logger.info("uniform search on %s (%d inputs): level %d chosen after %d levels", params.split, len(idx),
+    logger.info("uniform search on %s (%d inputs): level %d chosen after %d levels", split, len(idx),
                 result.level[0], len(evaluated))
     with atomic_write(snakemake.output.tsv) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.6f")

@@ -9,32 +9,31 @@ import numpy as np
 import pandas as pd
 
 from insta_rs.io import atomic_write, atomic_write_text, read_certification
-from insta_rs.levels import level_to_sigma, sigma_levels
+from insta_rs.job import job_dataset, job_device
+from insta_rs.levels import level_sigma, sigma_levels
 from insta_rs.runlog import setup_step_logging
 from insta_rs.sound import audit
 from insta_rs.sound.knn_sigma import training_tensors
 from insta_rs.sound.modes import level_of
-from insta_rs.stats import max_certifiable_p
 from insta_rs.steps import examples, make_smoother
 
 
-def deployed_classifier(mode, smoother, params, knn_meta, seed):
+def deployed_classifier(mode, smoother, params, dataset, knn_meta, seed):
     """The classifier a user of ``mode`` queries."""
     cfg, noise, certify = params.audit, params.noise, params.certify
     n, alpha = cfg["n_predict"], certify["alpha"]
     if mode == "insta_rs":
-        p_max = params.search["p_max"] or max_certifiable_p(alpha, certify["n"])
-        return audit.insta_rs_predictor(smoother, noise["sigma0"], noise["n_levels"], params.search, p_max, n,
-                                        alpha, seed)
+        return audit.insta_rs_predictor(smoother, noise["sigma0"], noise["n_levels"], params.search,
+                                        params.search["p_max"], n, alpha, seed)
     if mode == "cascade":
         return audit.cascade_predictor(smoother, sigma_levels(noise["sigma0"], noise["n_levels"]), certify["n0"], n,
                                        alpha, params.cascade["p0"], seed)
     if mode == "semi_elastic":
         meta = json.loads(Path(knn_meta).read_text())
-        train_x = training_tensors(params.dataset, params.semi_elastic["max_train"], meta["seed"])
+        train_x = training_tensors(dataset, params.semi_elastic["max_train"], meta["seed"])
         return audit.semi_elastic_predictor(smoother, train_x, meta["k"], meta["r"], meta["sigma_b"], meta["m"], n,
                                             alpha, seed)
-    return audit.fixed_sigma_predictor(smoother, level_to_sigma(level_of(mode), noise["sigma0"]), n, alpha, seed)
+    return audit.fixed_sigma_predictor(smoother, level_sigma(level_of(mode), noise["sigma0"]), n, alpha, seed)
 
 
 def main(snakemake) -> None:
@@ -43,14 +42,15 @@ def main(snakemake) -> None:
     cfg, noise = params.audit, params.noise
     settings = audit.AuditSettings(n_examples=cfg["n_examples"], n_neighbors=cfg["n_neighbors"],
                                    n_line=cfg["n_line"], steps=cfg["steps"], seed=cfg["seed"])
-    x, labels, idx = examples(params.dataset, "test")
+    dataset = job_dataset(snakemake)
+    x, labels, idx = examples(dataset, "test")
     position = {int(i): p for p, i in enumerate(idx)}
     certifications = iter(snakemake.input.certifications)
     knn_metas = dict(zip(cfg["models"], snakemake.input.knn))
     summary, details = [], []
     for model, checkpoint in zip(cfg["models"], snakemake.input.models):
-        smoother = make_smoother(checkpoint, params.dataset["num_classes"], params.certify["batch_size"],
-                                 params.device, params.precision, snakemake.resources.gpu)
+        smoother = make_smoother(checkpoint, dataset["num_classes"], snakemake.config["certify"]["batch_size"],
+                                 job_device(snakemake), params.precision)
         loss_fn = audit.criterion_margin_loss(smoother.model, sigma_levels(noise["sigma0"], noise["n_levels"]),
                                               cfg["n_noise"], cfg["seed"])
         for mode in cfg["modes"]:
@@ -62,8 +62,8 @@ def main(snakemake) -> None:
             positions = np.array([position[int(i)] for i in certification["idx"]])
             logger.info("auditing %s / %s", model, mode)
             per_example = audit.audit_frame(x, labels, certification, positions,
-                                            deployed_classifier(mode, smoother, params, knn_metas.get(model),
-                                                                cfg["seed"] + 1),
+                                            deployed_classifier(mode, smoother, params, dataset,
+                                                                knn_metas.get(model), cfg["seed"] + 1),
                                             loss_fn, settings)
             n_certified = int(((certification["predict"] >= 0) & (certification["radius"] > 0)).sum())
             summary.append(audit.summarize(per_example, model, mode, n_certified))

@@ -5,6 +5,7 @@ metadata ``knn.json`` (k, r, sigma_b, reference distance m, input dimension)."""
 import json
 
 from insta_rs.io import atomic_write_text
+from insta_rs.job import job_dataset
 from insta_rs.runlog import setup_step_logging
 from insta_rs.sound.knn_sigma import assign_knn_sigma, training_tensors, write_assignment
 from insta_rs.steps import examples
@@ -12,9 +13,9 @@ from insta_rs.steps import examples
 
 def main(snakemake) -> None:
     setup_step_logging(snakemake.log[0], snakemake.threads)
-    cfg = snakemake.params.semi_elastic
-    train_x = training_tensors(snakemake.params.dataset, cfg["max_train"], cfg["seed"])
-    x, labels, idx = examples(snakemake.params.dataset, "test")
+    cfg, dataset = snakemake.params.semi_elastic, job_dataset(snakemake)
+    train_x = training_tensors(dataset, cfg["max_train"], cfg["seed"])
+    x, labels, idx = examples(dataset, "test")
     table, meta = assign_knn_sigma(x, labels, idx, train_x, cfg["k"], cfg["r"], cfg["sigma_b"], cfg["m_subset"],
                                    cfg["seed"])
     write_assignment(table, snakemake.output.tsv)

@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from insta_rs.io import read_certification
+from insta_rs.io import write_certification
 from insta_rs.runlog import setup_step_logging
-from insta_rs.sound.cascade import write_certification
 from insta_rs.sound.semi_elastic import semi_elastic_frame
 
 

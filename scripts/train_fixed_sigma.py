@@ -1,16 +1,16 @@
 """Train a fixed-sigma baseline (Cohen: gaussian, SmoothAdv, MACER); resumes an interrupted run."""
 
-from insta_rs.device import resolve_device
+from insta_rs.job import job_dataset, job_device
 from insta_rs.runlog import setup_step_logging
 from insta_rs.training.stages import train_fixed_sigma
 
 
 def main(snakemake) -> None:
     setup_step_logging(snakemake.log[0], snakemake.threads)
-    params = snakemake.params
-    device = resolve_device("cpu" if snakemake.resources.gpu == 0 else params.device)
-    train_fixed_sigma(params.train, f"models.{snakemake.wildcards.model}.train", params.arch, params.input_layer,
-                      params.dataset, snakemake.output.model, snakemake.output.history, device, params.precision,
+    model, device = snakemake.params.model, job_device(snakemake)
+    train_fixed_sigma(model["train"], f"models.{snakemake.wildcards.model}.train", model["arch"],
+                      model["input_layer"], job_dataset(snakemake), snakemake.output.model, snakemake.output.history,
+                      device, snakemake.params.precision,
                       num_workers=snakemake.threads - 1 if device.type == "cuda" else 0)
 
 

@@ -24,11 +24,10 @@ def levels_from_radii(radius: np.ndarray, correct: np.ndarray) -> dict[int, pd.D
             for k in range(radius.shape[1])}
 
 
-def test_certified_accuracy_acr_and_clean_accuracy() -> None:
+def test_certified_accuracy_and_acr() -> None:
     f = frame([0, 1, 2, 3], [1, 1, 2, 3], [1, 1, -1, 0], [0.0, 0.8, 0.0, 2.0])
     assert analysis.certified_accuracy(f, [0.0, 0.5, 0.8, 1.0]).tolist() == [0.5, 0.25, 0.25, 0.0]
     assert analysis.acr(f) == pytest.approx(0.8 / 4)          # the wrong radius 2.0 counts 0
-    assert analysis.clean_accuracy(f) == 0.5
 
 
 RADIUS = np.array([[0.2, 0.4, 0.6],

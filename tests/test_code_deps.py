@@ -16,7 +16,7 @@ def test_follows_imports_through_modules_and_packages():
     # direct (certify_run, steps), indirect (steps -> smoothing -> device, noise), package __init__
     assert {"certify_run.py", "steps.py", "smoothing.py", "device.py", "noise.py", "checkpoints.py",
             "levels.py", "__init__.py"} <= certify
-    assert not {"tables.py", "figures.py", "search.py"} & certify
+    assert not {"tables/build.py", "figures.py", "search.py"} & certify
 
 
 def test_resolves_relative_imports_and_subpackages(tmp_path):
@@ -28,7 +28,16 @@ def test_resolves_relative_imports_and_subpackages(tmp_path):
 
 def test_a_step_that_does_not_import_torch_code_does_not_depend_on_it():
     table = modules_of("make_table.py")
-    assert "tables.py" in table and "smoothing.py" not in table and "models.py" not in table
+    assert "tables/build.py" in table and "smoothing.py" not in table and "models.py" not in table
+
+
+def test_modules_a_registry_names_are_dependencies(tmp_path):
+    """The training methods' modules are loaded by name (a registry), and still re-run the training steps."""
+    assert {"training/methods.py", "training/gaussian.py", "training/smoothadv.py",
+            "training/macer.py"} <= modules_of("train_fixed_sigma.py")
+    script = tmp_path / "step.py"
+    script.write_text('LOADED = "insta_rs.stats"\nOTHER = "insta_rs is not a module name"\n')
+    assert {Path(path).name for path in package_sources(str(script), str(PACKAGE))} == {"__init__.py", "stats.py"}
 
 
 def test_names_outside_the_package_are_ignored(tmp_path):

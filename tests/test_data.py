@@ -80,7 +80,7 @@ def test_unknown_dataset_and_split():
 
 def test_missing_cifar10_names_root_and_rule(tmp_path):
     cfg = {"name": "cifar10", "root": str(tmp_path), "num_classes": 10}
-    with pytest.raises(FileNotFoundError, match="dataset.root.*download_cifar10"):
+    with pytest.raises(FileNotFoundError, match="dataset.root.*prepare_data"):
         data.load_split(cfg, "test")
     with pytest.raises(FileNotFoundError, match="dataset.root"):
         data.load_split({**cfg, "root": str(tmp_path / "absent")}, "train")

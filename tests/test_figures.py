@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 from test_tables import N_LEVELS, SIGMA0, write_synthetic_results
 
-from insta_rs import analysis, figures, tables
+from insta_rs import analysis, figures
+from insta_rs.layout import Layout
 
 
 @pytest.fixture
 def levels(tmp_path: Path) -> dict[int, pd.DataFrame]:
     write_synthetic_results(tmp_path)
-    return tables.load_levels(str(tmp_path), "m", N_LEVELS)
+    return figures.load_levels(Layout(str(tmp_path)), "m", N_LEVELS)
 
 
 def test_typical_examples_have_their_shapes(levels) -> None:
@@ -42,7 +43,7 @@ def test_acr_vs_sigma_plots_the_level_acr(levels) -> None:
 def test_certified_accuracy_curve_starts_at_clean_accuracy(levels) -> None:
     figure = figures.certified_accuracy_figure({"level 1": levels[1]}, max_radius=2.0)
     y = figure.axes[0].lines[0].get_ydata()
-    assert y[0] == pytest.approx(analysis.clean_accuracy(levels[1]))
+    assert y[0] == pytest.approx(analysis.certified_accuracy(levels[1], [0.0])[0])
     assert np.all(np.diff(y) <= 0) and y[-1] == 0.0
 
 

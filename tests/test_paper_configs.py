@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.utils import validate
 
-from insta_rs.config_check import check_config
+from insta_rs.config_check import check_config, load_yaml, merge
 from insta_rs.fetch import member_info
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,31 +24,24 @@ CONFIGS = {"paper-cifar10": [ROOT / "config" / "paper-cifar10.yaml"],  # config 
 PAPER_TABLES = {"paper-cifar10": ["table1", "table2", "table3", "table5", "table6"], "paper-imagenet": ["table4"]}
 
 
-def overlay(base: dict, update: dict) -> dict:
-    """``base`` with ``update`` merged in, nested mappings key by key (as Snakemake merges config files)."""
-    merged = dict(base)
-    for key, value in update.items():
-        merged[key] = overlay(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return merged
-
-
 def load_config(name: str) -> dict:
     """A config as Snakemake sees it: parsed and overlaid, defaults filled in by the schema, relations checked."""
     config = {}
     for path in CONFIGS[name]:
-        config = overlay(config, yaml.safe_load(path.read_text()))
-    validate(config, str(SCHEMA))
-    check_config(config)
-    return config
+        config = merge(config, load_yaml(path))
+    return check_config(config, SCHEMA, local_files=False)
 
 
 def placeholder_inputs(config: dict, workdir: Path) -> None:
-    """Empty files at the configured local checkpoint paths (the MACER model is downloaded by hand)."""
+    """What a user puts on disk by hand: an empty file at every local checkpoint path (the MACER model is
+    downloaded by hand) and ImageNet's val/ folder."""
     for entry in config["models"].values():
         path = entry.get("pretrained", {}).get("path")
         if path:
             (workdir / path).parent.mkdir(parents=True, exist_ok=True)
             (workdir / path).touch()
+    if config["dataset"]["name"] == "imagenet":
+        (workdir / config["dataset"]["root"] / "val").mkdir(parents=True)
 
 
 def parse_job_stats(text: str) -> dict[str, int]:
@@ -99,14 +91,15 @@ def expected_cifar10_paper(config: dict) -> dict[str, int]:
     n_searches = len(searched) + len(grid)
     n_assigned = n_searches + len(sound)  # + the certification at the kNN sigma (semi-elastic)
     jobs = {
-        "download_cifar10": 1, "fetch_pretrained": 2, "import_pretrained": len(pretrained),  # MACER: local file
+        "prepare_data": 1, "fetch_pretrained": 2, "import_pretrained": len(pretrained),  # MACER: local file
         "insta_stage1": 3, "insta_stage2": 5, "export_stage1": 2,  # stage I: settings 1, 3, 3-fixed-eps
-        "pfat_stage1": 1, "pfat_assign": 1, "pfat_stage2": 1, "training_speed": 1,
+        "pfat_stage1": 1, "pfat_assign": 1, "pfat_stage2": 1,
         "certify_levels": len(searched) * shards, "search_instance": n_searches * shards,
         "certify_assigned": n_assigned * shards,
-        "merge_shards": len(searched) * n_levels + n_searches + n_assigned,
+        # one merge per sharded job's results: a model's 16 level files, a search, a certification
+        "merge_levels": len(searched), "merge_search": n_searches, "merge_assigned": n_assigned,
         "search_uniform": len(searched) + 3,  # validation for every searched model, test for the B.3 models
-        "table": 6, "b3": 1, "fig1a": 2, "fig1c": 1, "fig3ab": 2, "fig3c": 1,
+        "table": 6 + 2, "figure": 6,  # + B.3 and the training-speed table; Figures 1(a) x2, 1(c), 3(a), 3(b), 3(c)
         "sound_cascade": len(sound), "sound_knn_sigma": len(sound), "sound_semi_elastic": len(sound),
         "sound_falsify": 1, "sound_audit": 1, "all": 1,
     }
@@ -116,9 +109,10 @@ def expected_cifar10_paper(config: dict) -> dict[str, int]:
 def expected_imagenet_paper(config: dict) -> dict[str, int]:
     """Jobs of config/paper-imagenet.yaml: two published models, RS and Algorithm 1 (Table 4)."""
     shards, n_levels, models = config["certify"]["shards"], config["noise"]["n_levels"], 2
-    jobs = {"download_cifar10": 1, "fetch_pretrained": 2, "import_pretrained": models,
+    jobs = {"prepare_data": 1, "fetch_pretrained": 2, "import_pretrained": models,
             "certify_levels": models * shards, "search_instance": models * shards,
-            "certify_assigned": models * shards, "merge_shards": models * (n_levels + 2),
+            "certify_assigned": models * shards, "merge_levels": models, "merge_search": models,
+            "merge_assigned": models,
             "search_uniform": models, "table": 1, "sound_falsify": 1, "all": 1}
     return {**jobs, "total": sum(jobs.values())}
 
@@ -128,10 +122,11 @@ def expected_gpu_hour(config: dict) -> dict[str, int]:
     assert config["certify"]["shards"] == 1
     models = 2
     n_searches, n_assigned = models + 1, models + 1  # + grid (Figure 3(c)); + the kNN sigma certification
-    jobs = {"download_cifar10": 1, "fetch_pretrained": 1, "import_pretrained": 1, "insta_stage1": 1,
-            "insta_stage2": 1, "training_speed": 1, "certify_levels": models, "search_instance": n_searches,
-            "certify_assigned": n_assigned,  # one shard: jobs write the final files, no merge jobs
-            "search_uniform": models + 1, "table": 1, "b3": 1, "fig1a": 1, "fig1c": 1, "fig3c": 1,
+    jobs = {"prepare_data": 1, "fetch_pretrained": 1, "import_pretrained": 1, "insta_stage1": 1,
+            "insta_stage2": 1, "certify_levels": models, "search_instance": n_searches,
+            "certify_assigned": n_assigned,  # one shard, merged like several
+            "merge_levels": models, "merge_search": n_searches, "merge_assigned": n_assigned,
+            "search_uniform": models + 1, "table": 3, "figure": 3,  # table 1, B.3, training speed
             "sound_cascade": 1, "sound_knn_sigma": 1, "sound_semi_elastic": 1, "sound_falsify": 1, "all": 1}
     return {**jobs, "total": sum(jobs.values())}
 
@@ -139,9 +134,10 @@ def expected_gpu_hour(config: dict) -> dict[str, int]:
 def expected_imagenet_table4_only(config: dict) -> dict[str, int]:
     """Jobs of the Table-4-only overlay: no companions, so level 16 alone of each model (certify_level)."""
     shards, models = config["certify"]["shards"], 2
-    jobs = {"download_cifar10": 1, "fetch_pretrained": 2, "import_pretrained": models,
+    jobs = {"prepare_data": 1, "fetch_pretrained": 2, "import_pretrained": models,
             "certify_level": models * shards, "search_instance": models * shards,
-            "certify_assigned": models * shards, "merge_shards": models * 3,  # level 16, search, its certification
+            "certify_assigned": models * shards,  # merges: level 16, the search, its certification
+            "merge_level": models, "merge_search": models, "merge_assigned": models,
             "table": 1, "sound_falsify": 1, "all": 1}
     return {**jobs, "total": sum(jobs.values())}
 

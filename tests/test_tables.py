@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 import torch
 
-from insta_rs import tables
+from insta_rs.figures import load_levels
+from insta_rs.layout import Layout
+from insta_rs.tables import b3, build, paper, render, rows, speed
 from insta_rs.io import CERTIFY_COLUMNS, format_certify_row, read_certification
+from insta_rs.io import write_certification as write_frame
 from insta_rs.sound.cascade import cascade_from_level_files
-from insta_rs.sound.cascade import write_certification as write_sound_certification
 from insta_rs.sound.semi_elastic import semi_elastic_frame
 from insta_rs.stats import cohen_radius, pA_lower_bound
 from insta_rs.training import stages
@@ -85,7 +87,7 @@ def write_synthetic_results(results_dir: Path, model: str = "m") -> None:
     cascade_from_level_files([certify / f"level{k}.tsv" for k in range(1, N_LEVELS + 1)], certify / "cascade.tsv")
     # the semi-elastic radii of the FGSS certification, as if its sigma came from the kNN rule (d = 64)
     semi_elastic = semi_elastic_frame(read_certification(certify / "search_fgss.tsv"), dim=64, r=0.01)
-    write_sound_certification(semi_elastic, certify / "semi_elastic.tsv")
+    write_frame(semi_elastic, certify / "semi_elastic.tsv")
 
 
 ALL_KINDS_TABLE = {
@@ -120,24 +122,24 @@ def results_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def build_all_kinds(results_dir: Path) -> tables.Table:
-    return tables.build_table("demo", ALL_KINDS_TABLE, str(results_dir), N_LEVELS, SIGMA0, default_radii=[0.0])
+def build_all_kinds(results_dir: Path) -> render.Table:
+    return build.build_table("demo", ALL_KINDS_TABLE, Layout(str(results_dir)), N_LEVELS, SIGMA0, default_radii=[0.0])
 
 
-@pytest.mark.parametrize("render, suffix", [(tables.render_markdown, "md"), (tables.render_latex, "tex"),
-                                            (tables.render_tsv, "tsv")])
+@pytest.mark.parametrize("render, suffix", [(render.render_markdown, "md"), (render.render_latex, "tex"),
+                                            (render.render_tsv, "tsv")])
 def test_all_row_kinds_match_golden(results_dir: Path, render, suffix: str) -> None:
     check_golden(f"table_all_kinds.{suffix}", render(build_all_kinds(results_dir)))
 
 
 def test_b3_matches_golden(results_dir: Path) -> None:
-    table = tables.uniform_sigma_table(["m"], str(results_dir), N_LEVELS, SIGMA0, paper_models={"m": "cohen-0.50"})
-    check_golden("table_b3.md", tables.render_markdown(table))
+    table = b3.uniform_sigma_table(["m"], Layout(str(results_dir)), N_LEVELS, SIGMA0, paper_models={"m": "cohen-0.50"})
+    check_golden("table_b3.md", render.render_markdown(table))
 
 
 def test_row_values_by_hand(results_dir: Path) -> None:
     numbers = build_all_kinds(results_dir).numbers.set_index("result")
-    levels = tables.load_levels(str(results_dir), "m", N_LEVELS)
+    levels = load_levels(Layout(str(results_dir)), "m", N_LEVELS)
     radius = np.stack([levels[k]["radius"] * levels[k]["correct"] for k in range(1, N_LEVELS + 1)], axis=1)
     acr_per_level = radius.mean(axis=0)
     assert numbers.loc["level:4", "acr"] == pytest.approx(acr_per_level[3])
@@ -155,13 +157,13 @@ def test_row_values_by_hand(results_dir: Path) -> None:
 
 
 def test_paper_cell_and_missing_radius() -> None:
-    assert tables.with_paper(0.6123, 0.668, 3) == "0.612 (paper 0.668)"
-    assert tables.paper_row("table4/cohen-1.00").cert_acc_at(0.25) is None
-    assert tables.paper_row("table4/cohen-1.00").cert_acc_at(0.5) == 0.38
+    assert build.with_paper(0.6123, 0.668, 3) == "0.612 (paper 0.668)"
+    assert paper.paper_row("table4/cohen-1.00").cert_acc_at(0.25) is None
+    assert paper.paper_row("table4/cohen-1.00").cert_acc_at(0.5) == 0.38
 
 
 def test_paper_numbers_are_complete() -> None:
-    numbers = tables.paper_numbers()
+    numbers = paper.paper_numbers()
     for name in ("table1", "table2", "table3", "table4", "table5", "table6"):
         for key, row in numbers[name]["rows"].items():
             assert len(row["cert_acc"]) == len(numbers[name]["radii"]), f"{name}/{key}"
@@ -171,25 +173,25 @@ def test_paper_numbers_are_complete() -> None:
 
 def test_bad_specs_are_named(results_dir: Path) -> None:
     with pytest.raises(ValueError, match="unknown table row result 'level:9'"):
-        tables.row_inputs(str(results_dir), "m", "level:9", N_LEVELS)
+        rows.row_inputs(Layout(str(results_dir)), "m", "level:9", N_LEVELS)
     with pytest.raises(ValueError, match="paper_row 'table1/nope'"):
-        tables.paper_row("table1/nope")
+        paper.paper_row("table1/nope")
     with pytest.raises(FileNotFoundError, match="level1.tsv"):
-        tables.build_table("t", {"rows": [{"label": "x", "model": "absent", "result": "oracle"}]},
-                           str(results_dir), N_LEVELS, SIGMA0, [0.0])
+        build.build_table("t", {"rows": [{"label": "x", "model": "absent", "result": "oracle"}]},
+                          Layout(str(results_dir)), N_LEVELS, SIGMA0, [0.0])
 
 
 def test_row_inputs_cover_what_rows_read(results_dir: Path) -> None:
     for row in ALL_KINDS_TABLE["rows"]:
-        paths = tables.row_inputs(str(results_dir), "m", row["result"], N_LEVELS)
+        paths = rows.row_inputs(Layout(str(results_dir)), "m", row["result"], N_LEVELS)
         assert all(Path(p).exists() for p in paths), row["result"]
-    assert tables.row_inputs("r", "m", "search:fgss", N_LEVELS) == ["r/certify/m/search_fgss.tsv",
+    assert rows.row_inputs(Layout("r"), "m", "search:fgss", N_LEVELS) == ["r/certify/m/search_fgss.tsv",
                                                                    "r/search/m/fgss.tsv"]
 
 
 def test_sound_rows_are_below_their_references(results_dir: Path) -> None:
     numbers = build_all_kinds(results_dir).numbers.set_index("result")
-    load = lambda result: tables.load_row(str(results_dir), "m", result, N_LEVELS, SIGMA0).frame  # noqa: E731
+    load = lambda result: rows.load_row(Layout(str(results_dir)), "m", result, N_LEVELS, SIGMA0).frame  # noqa: E731
     cascade, envelope = load("sound:cascade"), load("oracle_bonferroni")
     # the cascade's stopping bound is taken at alpha/(2K): never above the alpha/K envelope of a correct example
     assert np.all(cascade["radius"] * cascade["correct"] <= envelope["radius"] * envelope["correct"] + 1e-9)
@@ -214,27 +216,27 @@ SOUND = {"models": ["m"], "modes": ["cascade", "semi_elastic"]}
 
 
 def test_companions_follow_each_models_last_row() -> None:
-    rows = tables.table_rows(COMPANION_TABLE, SOUND)
-    assert [(row["model"], row["result"]) for row in rows] == [
+    companions = rows.table_rows(COMPANION_TABLE, SOUND)
+    assert [(row["model"], row["result"]) for row in companions] == [
         ("m", "level:4"), ("m", "search:fgss"), ("m2", "search:grid"), ("m2", "oracle_bonferroni"),
         ("m2", "uniform:validation"), ("m", "best_uniform"), ("m", "uniform:validation"),
         ("m", "oracle_bonferroni"), ("m", "sound:cascade"), ("m", "sound:semi_elastic")]
-    assert rows[4]["label"] == "m2, sigma from validation"
-    assert tables.table_rows({**COMPANION_TABLE, "companions": False}, SOUND) == COMPANION_TABLE["rows"]
+    assert companions[4]["label"] == "m2, sigma from validation"
+    assert rows.table_rows({**COMPANION_TABLE, "companions": False}, SOUND) == COMPANION_TABLE["rows"]
     # a table without per-instance rows gets no companions, and none are added twice
-    assert tables.table_rows({"rows": COMPANION_TABLE["rows"][:1]}, SOUND) == COMPANION_TABLE["rows"][:1]
-    assert tables.table_rows({"rows": rows}, SOUND) == rows
+    assert rows.table_rows({"rows": COMPANION_TABLE["rows"][:1]}, SOUND) == COMPANION_TABLE["rows"][:1]
+    assert rows.table_rows({"rows": companions}, SOUND) == companions
 
 
 def test_companion_table_matches_golden(tmp_path: Path) -> None:
     for model in ("m", "m2"):
         write_synthetic_results(tmp_path, model)
-    table = tables.build_table("companions", COMPANION_TABLE, str(tmp_path), N_LEVELS, SIGMA0, [0.0], SOUND)
-    assert len(table.numbers) == 10 and table.footer[-1] == tables.COMPANION_NOTE
-    paths = [path for row in tables.table_rows(COMPANION_TABLE, SOUND)
-             for path in tables.row_inputs(str(tmp_path), row["model"], row["result"], N_LEVELS)]
+    table = build.build_table("companions", COMPANION_TABLE, Layout(str(tmp_path)), N_LEVELS, SIGMA0, [0.0], SOUND)
+    assert len(table.numbers) == 10 and table.footer[-1] == rows.COMPANION_NOTE
+    paths = [path for row in rows.table_rows(COMPANION_TABLE, SOUND)
+             for path in rows.row_inputs(Layout(str(tmp_path)), row["model"], row["result"], N_LEVELS)]
     assert str(tmp_path / "certify" / "m" / "cascade.tsv") in paths
-    check_golden("table_companions.md", tables.render_markdown(table))
+    check_golden("table_companions.md", render.render_markdown(table))
 
 
 def write_timings(tmp_path: Path) -> dict[str, str]:
@@ -247,16 +249,16 @@ def write_timings(tmp_path: Path) -> dict[str, str]:
 
 def test_training_speed_table(tmp_path: Path) -> None:
     train = {"insta": {"method": "insta", "stage1": {"epochs": 2}}, "pfat": {"method": "pfat", "stage1": {"epochs": 3}}}
-    table = tables.training_speed_table(write_timings(tmp_path), train, n_levels=N_LEVELS)
+    table = speed.training_speed_table(write_timings(tmp_path), train, n_levels=N_LEVELS)
     numbers = table.numbers.set_index("model")
     assert numbers.loc["insta", "sigma_updates"] == 2 and numbers.loc["insta", "levels_per_update"] == 2
     assert numbers.loc["pfat", "sigma_updates"] == 1 and numbers.loc["pfat", "levels_per_update"] == N_LEVELS
     assert numbers.loc["pfat", "hours"] == pytest.approx(9.0 / 3600)
     assert numbers.loc["PFAT [WZH+21]", "hours"] == 32.92 and numbers.loc["Insta-RS Train", "hours"] == 2.06
     assert "7.2x" in table.footer[-1]
-    check_golden("table_training_speed.md", tables.render_markdown(table))
+    check_golden("table_training_speed.md", render.render_markdown(table))
     with pytest.raises(ValueError, match="at least one model"):
-        tables.training_speed_table({}, train, N_LEVELS)
+        speed.training_speed_table({}, train, N_LEVELS)
     Path(tmp_path / "bad.json").write_text('{"method": "insta"}')
     with pytest.raises(ValueError, match="missing keys"):
-        tables.read_timing(str(tmp_path / "bad.json"))
+        speed.read_timing(str(tmp_path / "bad.json"))

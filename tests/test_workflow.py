@@ -1,10 +1,9 @@
 """End-to-end tests of the Snakemake workflow: real runs of the tiny config (.test/config/config.yaml) as
 subprocesses of the environment's own ``snakemake``.
 
-One completed run is shared by the module (``tiny_run``); it is made from a copy of the repository
-(``repo_copy``) so that the rerun-trigger test can edit files there without touching the checkout.
-Snakemake records the package files a step imports by absolute path, so every run that reuses the shared
-results must use that same copy. The SLURM test runs only with ``INSTA_RS_SLURM_TEST=1`` (tests/slurm/).
+One completed run is shared by the module (``tiny_run``): it is made inside a copy of the repository
+(``repo_copy``), as a user runs it, and tests that change files or results work on copies of that checkout
+(``copy_workdir``). The SLURM test runs only with ``INSTA_RS_SLURM_TEST=1`` (tests/slurm/).
 """
 
 from __future__ import annotations
@@ -19,8 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+
+from insta_rs.device import gpu_visible
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -77,7 +79,7 @@ def configured_tables_and_figures(config: dict) -> list[str]:
             + [f"{run}/figures/{name}.{ext}" for name in config.get("figures", {}) for ext in ("png", "pdf")])
 
 
-def tables_and_figures(repo: Path, workdir: Path) -> list[str]:
+def tables_and_figures(repo: Path, workdir: Path | None) -> list[str]:
     """Every table and figure in the DAG of rule ``all`` (from ``snakemake --summary``)."""
     summary = snakemake(repo, workdir, "--summary").stdout
     paths = [line.split("\t")[0] for line in summary.splitlines()[1:]]
@@ -90,7 +92,8 @@ def level_targets(config: dict) -> list[str]:
 
 
 def copy_workdir(source: Path, destination: Path) -> Path:
-    """A copy of a finished working directory, file times and Snakemake's records included."""
+    """A copy of a finished working directory (here: a checkout with its results), file times and Snakemake's
+    records included."""
     shutil.copytree(source, destination, symlinks=True, ignore=shutil.ignore_patterns("locks", "*.html"))
     return destination
 
@@ -103,11 +106,11 @@ def repo_copy(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(repo_copy, tmp_path_factory) -> Path:
-    """A working directory with a complete run of the tiny config."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    snakemake(repo_copy, workdir)
-    return workdir
+def tiny_run(repo_copy) -> Path:
+    """The checkout copy with a complete run of the tiny config in it (the working directory is the checkout,
+    as for a user)."""
+    snakemake(repo_copy, None)
+    return repo_copy
 
 
 @pytest.fixture(scope="module")
@@ -119,17 +122,24 @@ def slow_certify(tmp_path_factory) -> tuple[Path, ...]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted_certification(repo_copy, tiny_run, slow_certify, tmp_path_factory) -> Path:
+def uninterrupted_certification(tiny_run, slow_certify, tmp_path_factory) -> Path:
     """The shared run's model certified at every level with SLOW_CERTIFY, without interruption."""
-    workdir = copy_workdir(tiny_run, tmp_path_factory.mktemp("certify_once") / "work")
-    snakemake(repo_copy, workdir, *level_targets(tiny_config(repo_copy)), configfiles=slow_certify)
-    return workdir
+    checkout = copy_workdir(tiny_run, tmp_path_factory.mktemp("certify_once") / "checkout")
+    snakemake(checkout, None, *level_targets(tiny_config(checkout)), configfiles=slow_certify)
+    return checkout
 
 
-def test_full_run_writes_every_table_and_figure(repo_copy, tiny_run):
+def overlay_file(directory: Path, change: dict) -> Path:
+    """A config file holding ``change``, merged over the tiny config as a second --configfile."""
+    path = directory / "overlay.yaml"
+    path.write_text(yaml.safe_dump(change))
+    return path
+
+
+def test_full_run_writes_every_table_and_figure(tiny_run):
     magic = {"png": b"\x89PNG", "pdf": b"%PDF"}
-    made = tables_and_figures(repo_copy, tiny_run)
-    assert set(configured_tables_and_figures(tiny_config(repo_copy))) <= set(made)
+    made = tables_and_figures(tiny_run, None)
+    assert set(configured_tables_and_figures(tiny_config(tiny_run))) <= set(made)
     for path in made:
         content = (tiny_run / path).read_bytes()
         extension = path.rsplit(".", 1)[1]
@@ -141,8 +151,8 @@ def test_full_run_writes_every_table_and_figure(repo_copy, tiny_run):
             assert "\t" in content.decode().splitlines()[0], path
 
 
-def test_second_run_has_nothing_to_do(repo_copy, tiny_run):
-    dry_run = snakemake(repo_copy, tiny_run, "-n")
+def test_second_run_has_nothing_to_do(tiny_run):
+    dry_run = snakemake(tiny_run, None, "-n")
     assert planned_jobs(dry_run) == {}, dry_run.stdout[-3000:]
 
 
@@ -167,34 +177,169 @@ def cosmetic_edit(path: Path):
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-def test_rerun_triggers_and_touch(repo_copy, tiny_run):
-    """An edited figure script re-runs only its figure; an edited package module re-runs the steps that
+def test_rerun_triggers_and_touch(tiny_run, tmp_path):
+    """An edited figure script re-runs only the figures; an edited package module re-runs the steps that
     import it; ``--touch`` accepts the edit without recomputing."""
-    with cosmetic_edit(repo_copy / "scripts" / "make_figure_fig1a.py"):
-        assert set(planned_jobs(snakemake(repo_copy, tiny_run, "-n"))) - {"all"} == {"fig1a"}
+    checkout = copy_workdir(tiny_run, tmp_path / "checkout")
+    with cosmetic_edit(checkout / "scripts" / "make_figure.py"):
+        assert set(planned_jobs(snakemake(checkout, None, "-n"))) - {"all"} == {"figure"}
 
-    with cosmetic_edit(repo_copy / "src" / "insta_rs" / "smoothing.py"):
-        planned = set(planned_jobs(snakemake(repo_copy, tiny_run, "-n")))
+    with cosmetic_edit(checkout / "src" / "insta_rs" / "smoothing.py"):
+        planned = set(planned_jobs(snakemake(checkout, None, "-n")))
         assert {"certify_levels", "certify_assigned", "search_instance", "search_uniform"} <= planned
-        assert not {"download_cifar10", "train_fixed_sigma", "insta_stage1", "insta_stage2"} & planned
-        snakemake(repo_copy, tiny_run, "--touch")
-        assert planned_jobs(snakemake(repo_copy, tiny_run, "-n")) == {}
+        assert not {"prepare_data", "train_fixed_sigma", "insta_stage1", "insta_stage2"} & planned
+        snakemake(checkout, None, "--touch")
+        assert planned_jobs(snakemake(checkout, None, "-n")) == {}
 
 
-def test_report_contains_every_table_and_figure(repo_copy, tiny_run, tmp_path):
+HOW_CHANGES = {  # one "how" setting changed at a time: the results stay valid, nothing may re-run
+    "certify.batch_size": ({"certify": {"batch_size": 256}}, ()),
+    "search.batch_size": ({"search": {"batch_size": 100}}, ()),
+    "certify.record_time": ({"certify": {"record_time": False}}, ()),
+    "certify.shards": ({"certify": {"shards": 3}}, ()),
+    "--set-scatter": ({}, ("--set-scatter", "shard=2")),
+    "device (auto, no GPU here)": ({"device": "auto"}, ()),
+    "--set-threads": ({}, ("--set-threads", "certify_levels=2", "train_fixed_sigma=2")),
+}
+
+
+@pytest.mark.parametrize("change, args", HOW_CHANGES.values(), ids=HOW_CHANGES)
+def test_how_changes_plan_nothing(tiny_run, tmp_path, change, args):
+    if "device" in change and gpu_visible():
+        pytest.skip("device: auto means cuda on this machine")
+    dry_run = snakemake(tiny_run, None, "-n", *args, configfiles=(TINY_CONFIG, overlay_file(tmp_path, change)))
+    assert planned_jobs(dry_run) == {}, dry_run.stdout[-3000:]
+
+
+MERGES = {"merge_levels", "merge_search", "merge_assigned"}
+SEARCHES_AND_CERTIFICATIONS = {"certify_levels", "certify_assigned", "search_instance", "search_uniform",
+                               "sound_cascade", "sound_semi_elastic", "table", "figure", "all"} | MERGES
+PROTOCOL_CHANGES = {  # one "what" setting changed at a time: exactly the results that depend on it re-run
+    "certify.n (and the search's p_max)": ({"certify": {"n": 300}}, SEARCHES_AND_CERTIFICATIONS),
+    "search.m": ({"search": {"m": 30}}, {"search_instance", "search_uniform", "certify_assigned", "table", "figure",
+                                        "all", "merge_search", "merge_assigned"}),
+    "dataset.test_subset": ({"dataset": {"test_subset": {"every": 20, "limit": 20}}},
+                            SEARCHES_AND_CERTIFICATIONS | {"sound_knn_sigma"}),
+    "a table's title": ({"tables": {"table1": {"title": "renamed"}}}, {"table", "all"}),
+    "a model's training": ({"models": {"cohen-0.50": {"train": {"epochs": 2}}}},
+                           {"train_fixed_sigma", "certify_levels", "certify_assigned", "search_instance",
+                            "search_uniform", "table", "figure", "all"} | MERGES),
+}
+
+
+@pytest.mark.parametrize("change, planned", PROTOCOL_CHANGES.values(), ids=PROTOCOL_CHANGES)
+def test_protocol_changes_plan_exactly_their_dependents(tiny_run, tmp_path, change, planned):
+    dry_run = snakemake(tiny_run, None, "-n", configfiles=(TINY_CONFIG, overlay_file(tmp_path, change)))
+    assert set(planned_jobs(dry_run)) == planned, dry_run.stdout[-3000:]
+
+
+def test_moved_checkout_plans_nothing(tiny_run, tmp_path):
+    """``cp -a`` of the whole project folder (results included) to another path: nothing to do there."""
+    moved = tmp_path / "elsewhere" / "renamed-checkout"
+    moved.parent.mkdir()
+    subprocess.run(["cp", "-a", str(tiny_run), str(moved)], check=True)
+    dry_run = snakemake(moved, None, "-n")
+    assert planned_jobs(dry_run) == {}, dry_run.stdout[-3000:]
+
+
+def write_image_folders(root: Path, n_train: int, n_test: int) -> None:
+    """A data set of random 32x32 RGB images as users keep CIFAR-10 images: train/<class>/, test/<class>/."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", n_train), ("test", n_test)):
+        for label in range(10):
+            (root / split / f"class{label}").mkdir(parents=True)
+            for number in range(count):
+                pixels = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(root / split / f"class{label}" / f"{number}.png")
+
+
+FOLDER_CONFIG = {
+    "run": "folder", "device": "cpu",
+    "dataset": {"name": "imagefolder", "num_classes": 10, "validation_size": 10, "image_size": 32,
+                "crop_padding": 4, "test_subset": {"every": 2}},
+    "noise": {"sigma0": 0.25, "n_levels": 2},
+    "certify": {"n0": 10, "n": 40, "alpha": 0.01, "batch_size": 256},
+    "search": {"m": 4, "starts": [[1, 1], [2, -1]], "batch_size": 256},
+    "models": {"m": {"arch": "cifar_resnet20", "input_layer": {"kind": "none"},
+                     "train": {"method": "gaussian", "sigma": 0.25, "epochs": 1, "batch_size": 32, "lr": 0.1}}},
+    "analysis": {"radii": [0.0, 0.25]},
+    "sound": {"falsify": {"dim": 64, "rho": 2.0}},
+    "tables": {"t": {"companions": False, "rows": [{"label": "RS", "model": "m", "result": "level:2"}]}},
+}
+
+
+def test_moving_the_data_plans_nothing(repo_copy, tmp_path):
+    """Real images in class folders (the imagefolder kind, Cohen's crop-and-flip augmentation): after a run,
+    moving the data and pointing dataset.root at the new place re-runs nothing."""
+    write_image_folders(tmp_path / "images", n_train=4, n_test=2)
+    config = tmp_path / "folder.yaml"
+    config.write_text(yaml.safe_dump({**FOLDER_CONFIG, "dataset": {**FOLDER_CONFIG["dataset"],
+                                                                   "root": str(tmp_path / "images")}}))
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    snakemake(repo_copy, workdir, configfiles=(config,))
+    assert (workdir / "results/folder/tables/t.md").exists()
+    (tmp_path / "images").rename(tmp_path / "moved-images")
+    config.write_text(config.read_text().replace(str(tmp_path / "images"), str(tmp_path / "moved-images")))
+    dry_run = snakemake(repo_copy, workdir, "-n", configfiles=(config,))
+    assert planned_jobs(dry_run) == {}, dry_run.stdout[-3000:]
+
+
+def test_report_has_every_table_figure_and_sound_result_with_captions(tiny_run, tmp_path):
     report = tmp_path / "report.html"
-    snakemake(repo_copy, tiny_run, "--report", str(report))
+    snakemake(tiny_run, None, "--report", str(report))
     html = report.read_text(errors="replace")
-    missing = [path for path in tables_and_figures(repo_copy, tiny_run) if Path(path).name not in html]
+    made = tables_and_figures(tiny_run, None)
+    sound = [f"{model}/{mode}.tsv" for model in tiny_config(tiny_run)["sound"]["models"]
+             for mode in ("cascade", "semi_elastic")]
+    assert "results/tiny/tables/falsification.md" in made and sound
+    missing = [path for path in made + sound if Path(path).name not in html]
     assert not missing, f"report lacks {missing}"
+    captions = ["Figure 1(a): average certified radius", "Figure 3(c): number of test examples",
+                "Certified accuracy at each L2 radius", "Appendix B.3: the uniform noise level",
+                "The exact counterexample to the Insta-RS radius", "A sound input-adaptive certification"]
+    assert [caption for caption in captions if caption not in html] == []
+
+
+def requirement_closure(distribution: str, extras: tuple[str, ...] = ()) -> set[str]:
+    """Names of the installed distributions that ``pip install distribution[extras]`` pulls in."""
+    from importlib import metadata
+    from packaging.requirements import Requirement
+
+    seen, todo = set(), [(distribution, extras)]
+    while todo:
+        name, wanted = todo.pop()
+        key = name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or any(requirement.marker.evaluate({"extra": extra})
+                                                 for extra in ("", *wanted)):
+                todo.append((requirement.name, tuple(requirement.extras)))
+    return seen
+
+
+def test_report_dependencies_come_with_the_readme_install():
+    """`pip install -e .` (the README's command, no test extra) installs what `snakemake --report` needs; the
+    test extra alone would hide a missing one (pytest brings pygments), and snakemake does not bring it."""
+    assert "pygments" in requirement_closure("insta-rs")
+    assert "pygments" not in requirement_closure("snakemake")  # the check has power: this is what was missing
 
 
 @pytest.mark.parametrize("change, key", [
-    ({"certify": {"alpha": 2}}, "alpha"),
-    ({"certify": {"n_samples": 100}}, "n_samples"),
-    ({"certify": {"n0": 300, "n": 200}}, "certify.n0"),
-    ({"dataset": {"test_subset": {"start": 5, "stop": 5}}}, "dataset.test_subset"),
-], ids=["alpha-above-1", "unknown-key", "n0-above-n", "empty-test-subset"])
+    ({"certify": {"alpha": 2}}, "certify.alpha = 2: must be < 1"),
+    ({"certify": {"n_samples": 100}}, "certify.n_samples: unknown key"),
+    ({"certify": {"n0": 300, "n": 200}}, "certify.n0 = 300 exceeds certify.n = 200"),
+    ({"dataset": {"test_subset": {"start": 5, "stop": 5}}}, "dataset.test_subset: stop (5)"),
+    ({"models": {"insta": {"arch": "digits_cnn", "input_layer": {"kind": "none"}, "train": {
+        "method": "insta", "stage1_from": "insta", "stage2": {"method": "smoothadv", "epochs": 1, "batch_size": 8,
+                                                            "lr": 0.1, "m_trian": 2}}}}},
+     "models.insta.train.stage2.m_trian: not a setting of method smoothadv"),
+], ids=["alpha-above-1", "unknown-key", "n0-above-n", "empty-test-subset", "typo-in-a-stage"])
 def test_bad_config_fails_before_any_job(repo_copy, tmp_path, change, key):
     config = tiny_config(repo_copy)
     for section, values in change.items():
@@ -207,20 +352,30 @@ def test_bad_config_fails_before_any_job(repo_copy, tmp_path, change, key):
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert key in output, output[-3000:]
+    assert len(output) < 3000  # the error, not a schema dump
     assert not (workdir / "results").exists()
 
 
-def test_killed_certification_resumes_to_identical_file(repo_copy, tiny_run, slow_certify,
-                                                        uninterrupted_certification, tmp_path):
+def test_yaml_error_in_the_default_config_names_file_and_line(repo_copy, tmp_path):
+    checkout = tmp_path / "checkout"
+    shutil.copytree(repo_copy, checkout, symlinks=True, ignore=shutil.ignore_patterns("results", ".snakemake"))
+    (checkout / "config.yaml").write_text("run: demo\ndataset:\n  name: digits\n   num_classes: 10\n")
+    process = snakemake(checkout, None, "-n", configfiles=(), check=False)
+    assert process.returncode != 0 and "config.yaml, line 4, column 15: not valid YAML" in process.stdout + \
+        process.stderr
+
+
+def test_killed_certification_resumes_to_identical_file(tiny_run, slow_certify, uninterrupted_certification,
+                                                        tmp_path):
     """Kill Snakemake and its job (SIGKILL to the process group) once a .partial file holds rows,
     unlock, re-run: the job resumes and its TSV equals, byte for byte, the uninterrupted run's."""
-    config = tiny_config(repo_copy)
+    config = tiny_config(tiny_run)
     target = level_targets(config)[-1]
-    workdir = copy_workdir(tiny_run, tmp_path / "work")
-    command = snakemake_command(repo_copy, workdir, slow_certify, target)
-    certifications = workdir / f"results/{config['run']}/certify/{CERTIFY_MODEL}"
+    checkout = copy_workdir(tiny_run, tmp_path / "checkout")
+    command = snakemake_command(checkout, None, slow_certify, target)
+    certifications = checkout / f"results/{config['run']}/certify/{CERTIFY_MODEL}"
     with open(tmp_path / "killed.log", "w") as log:
-        process = subprocess.Popen(command, cwd=repo_copy, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=checkout, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         try:
             rows_before_kill = wait_for_partial_rows(certifications, process)
@@ -229,13 +384,14 @@ def test_killed_certification_resumes_to_identical_file(repo_copy, tiny_run, slo
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert rows_before_kill >= 1, (tmp_path / "killed.log").read_text()[-3000:]
-    assert not (workdir / target).exists()  # Snakemake removed the old output before starting the job
 
-    snakemake(repo_copy, workdir, "--unlock", configfiles=slow_certify)
-    snakemake(repo_copy, workdir, target, configfiles=slow_certify)
-    logs = (workdir / f"results/{config['run']}/logs/certify/{CERTIFY_MODEL}").rglob("*.log")
-    assert any("resuming" in log.read_text() for log in logs)
-    assert (workdir / target).read_bytes() == (uninterrupted_certification / target).read_bytes()
+    locked = snakemake(checkout, None, target, configfiles=slow_certify, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr  # what the README says to do
+    snakemake(checkout, None, "--unlock", configfiles=slow_certify)
+    snakemake(checkout, None, target, configfiles=slow_certify)
+    logs = [log.read_text() for log in (checkout / f"results/{config['run']}/logs/certify/{CERTIFY_MODEL}").rglob("*.log")]
+    assert any("resuming" in log for log in logs)
+    assert (checkout / target).read_bytes() == (uninterrupted_certification / target).read_bytes()
 
 
 def wait_for_partial_rows(directory: Path, process: subprocess.Popen, timeout_s: float = 300) -> int:
@@ -244,21 +400,27 @@ def wait_for_partial_rows(directory: Path, process: subprocess.Popen, timeout_s:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
         for partial in directory.rglob("*.partial"):
-            rows = partial.read_text().count("\n") - 1
+            rows = partial.read_text(errors="replace").count("\n") - 1
             if rows >= 1:
                 return rows
         time.sleep(0.05)
     return 0
 
 
-def test_three_shards_merge_to_the_single_shard_file(repo_copy, tiny_run, slow_certify, uninterrupted_certification,
-                                                     tmp_path):
-    targets = level_targets(tiny_config(repo_copy))
-    workdir = copy_workdir(tiny_run, tmp_path / "work")
-    snakemake(repo_copy, workdir, *targets, "--set-scatter", "shard=3", configfiles=slow_certify)
-    assert len(list((workdir / Path(targets[0]).parent / "shards" / "level1").glob("*-of-3.tsv"))) == 3
+def test_three_shards_merge_to_the_single_shard_file(tiny_run, slow_certify, uninterrupted_certification, tmp_path):
+    """Three shard jobs and a merge give the one-shard file byte for byte; the shard files are temporary, and
+    going back to one shard re-runs nothing."""
+    targets = level_targets(tiny_config(tiny_run))
+    checkout = copy_workdir(tiny_run, tmp_path / "checkout")
     for target in targets:
-        assert (workdir / target).read_bytes() == (uninterrupted_certification / target).read_bytes(), target
+        (checkout / target).unlink()
+    snakemake(checkout, None, *targets, "--set-scatter", "shard=3", configfiles=slow_certify)
+    logs = checkout / f"results/tiny/logs/certify/{CERTIFY_MODEL}/levels"
+    assert sorted(path.name for path in logs.glob("*-of-3.log")) == [f"{i}-of-3.log" for i in (1, 2, 3)]
+    assert not list((checkout / Path(targets[0]).parent).glob("shards/*/*.tsv"))  # temporary
+    for target in targets:
+        assert (checkout / target).read_bytes() == (uninterrupted_certification / target).read_bytes(), target
+    assert planned_jobs(snakemake(checkout, None, "-n", *targets, configfiles=slow_certify)) == {}
 
 
 @pytest.mark.skipif(os.environ.get("INSTA_RS_SLURM_TEST") != "1",

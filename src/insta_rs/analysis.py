@@ -31,14 +31,6 @@ def acr(frame: pd.DataFrame) -> float:
     return float(np.mean(frame["radius"].to_numpy(dtype=float) * frame["correct"].to_numpy()))
 
 
-def clean_accuracy(frame: pd.DataFrame) -> float:
-    """Accuracy of the smoothed classifier: ``mean_i correct_i`` (abstain counts as wrong).
-
-    Equals the certified accuracy at radius 0, the first column of the paper's tables.
-    """
-    return float(np.mean(frame["correct"].to_numpy()))
-
-
 def aligned_levels(level_frames: Mapping[int, pd.DataFrame]) -> dict[int, pd.DataFrame]:
     """The frames sorted by level and each sorted by ``idx``, after checking they hold the same examples.
 

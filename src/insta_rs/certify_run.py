@@ -70,7 +70,7 @@ def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx:
     if len(done):
         logger.info("resuming %s: %d of %d examples already certified", out_path, len(done), len(idx))
     progress = Progress(logger, len(idx), "examples certified")
-    progress.update(len(done))
+    progress.recovered(len(done))
     with open(partial, "a") as handle:
         for start in range(0, len(todo), examples_per_chunk):
             chunk = todo[start:start + examples_per_chunk]

@@ -2,7 +2,8 @@
 
 The workflow declares them as a rule's inputs, so that an edit to any module a step imports, directly or
 through other modules, re-runs the step. Imports are read with :mod:`ast` (nothing is executed), so the
-rule files can call this while parsing.
+rule files can call this while parsing. A string constant that names an insta_rs module (``"insta_rs.x.y"``)
+counts as an import: registries name the modules they load on demand (:mod:`insta_rs.training.methods`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def _imported_modules(path: Path, root: Path) -> Iterator[str]:
                 base = ".".join(parents[:len(parents) - node.level + 1] + ([node.module] if node.module else []))
             yield base
             yield from (f"{base}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(f"{PACKAGE}."):
+            yield node.value
 
 
 def _package_of(path: Path, root: Path) -> str:

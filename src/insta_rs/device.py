@@ -1,17 +1,43 @@
-"""Device and precision selection: one code path for CPU tests and GPU runs."""
+"""Device and precision selection: one code path for CPU tests and GPU runs.
+
+The device *kind* (cpu or cuda) is part of what a run computes (the two draw different noise streams), so
+the workflow resolves it once, when it builds the DAG (:func:`device_kind`, torch-free), and tracks it; the
+index of a CUDA device (``cuda:1``) is how, not what.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, ContextManager
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def gpu_visible() -> bool:
+    """Whether this machine shows an NVIDIA GPU to this process (driver present, CUDA_VISIBLE_DEVICES not
+    empty), without importing torch."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return False
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
+def device_kind(name: str) -> str:
+    """``cpu`` or ``cuda`` for a config ``device``: ``auto`` is ``cuda`` when :func:`gpu_visible`."""
+    if name == "auto":
+        return "cuda" if gpu_visible() else "cpu"
+    return "cuda" if name.startswith("cuda") else "cpu"
 
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -23,13 +49,17 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 def autocast_dtype(precision: str) -> torch.dtype | None:
     """The autocast dtype for ``fp32`` (None: no autocast), ``bf16`` or ``fp16``."""
+    import torch
+
     if precision not in PRECISIONS:
-        raise ValueError(f"precision: unknown value '{precision}'; use one of {sorted(PRECISIONS)}")
-    return PRECISIONS[precision]
+        raise ValueError(f"precision: unknown value '{precision}'; use one of {', '.join(PRECISIONS)}")
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> ContextManager:
     """Autocast for forward passes, or a no-op when ``dtype`` is None (fp16 falls back to bf16 on CPU)."""
+    import torch
+
     if dtype is None:
         return contextlib.nullcontext()
     if device.type == "cpu" and dtype == torch.float16:
@@ -40,6 +70,8 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> ContextManager:
 def tune_for_throughput(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """Channels-last memory format (oneDNN on CPU and cuDNN on GPU run convolutions faster in it; the
     digits CNN runs 2.5x faster on one CPU thread), and cuDNN autotuning on CUDA (inputs have a fixed shape)."""
+    import torch
+
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     return model.to(memory_format=torch.channels_last)

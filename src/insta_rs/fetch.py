@@ -237,6 +237,20 @@ def resolve_checkpoint(path: str | os.PathLike, member: str, work_dir: str | os.
     return path
 
 
+def manual_download_problems(model: str, pretrained: dict) -> list[str]:
+    """What ``models.<model>.pretrained`` lacks on disk before any job runs: a local ``path`` that does not exist,
+    or an archive that cannot be downloaded by a program (MACER's OneDrive page) and has no local ``path``."""
+    key = f"models.{model}.pretrained.path"
+    path, info = pretrained.get("path"), archive_info(pretrained["source"])
+    if path and not Path(path).exists():
+        where = info.get("manual") or f"the {pretrained['source']} archive ({info.get('description', '')})"
+        return [f"{key} = {path} does not exist: {where}, and put it there (or point {key} at your copy)"]
+    if not path and not (info.get("gdrive_id") or info.get("url")):
+        return [f"{key} is not set and the {pretrained['source']} archive cannot be downloaded by a program: "
+                f"{info.get('manual', 'download it by hand')}, then set {key} to the file"]
+    return []
+
+
 def fetch_archive(source: str, dest: str | os.PathLike, model_names: list[str]) -> Path:
     """Download catalog archive ``source`` to ``dest``, verified against the catalog's sha256 when recorded.
 

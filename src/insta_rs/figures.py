@@ -8,20 +8,29 @@ Where instance-wise results are shown, the legend or title names the radius: the
 fixed-sigma radius, not a certificate of the deployed classifier (docs/what-the-numbers-mean.md).
 Figures are built on ``matplotlib.figure.Figure`` without pyplot, so no global backend is touched: PNG is
 rendered by Agg, PDF by matplotlib's PDF backend, both saved without time stamps.
+
+:data:`FIGURE_KINDS` is the registry of figure kinds (``figures.<name>.kind``, or the name itself): the config
+key each needs, the result files it reads and how it is drawn. matplotlib is imported only when a figure is
+drawn, so that the workflow's rule files can ask a kind for its inputs cheaply.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Collection, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Collection, Mapping
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from insta_rs import analysis
-from insta_rs.io import atomic_write
+from insta_rs.io import atomic_write, read_certification, read_tsv
+from insta_rs.layout import Layout
+from insta_rs.levels import level_sigma
+from insta_rs.tables.rows import load_row, row_inputs
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +38,13 @@ TYPICAL_KINDS = ("rising", "peaked", "small sigma only")
 PER_INSTANCE_RADIUS = "per-instance fixed-sigma radius, as in the paper"
 PER_INSTANCE_NOTE = ("per-instance fixed-sigma radius (as in the paper):\n"
                      "not a certificate of the deployed instance-wise classifier")
+
+
+def new_figure(**kwargs) -> Figure:
+    """A ``matplotlib.figure.Figure`` (imported here: see the module docstring)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def save_figure(figure: Figure, png_path: str, pdf_path: str, dpi: int = 150) -> None:
@@ -42,7 +58,7 @@ def save_figure(figure: Figure, png_path: str, pdf_path: str, dpi: int = 150) ->
 def acr_vs_sigma_figure(acr_by_model: Mapping[str, pd.DataFrame], sigma0: float) -> Figure:
     """Figure 1(a): ``ACR(sigma_k) = mean_i CR(x_i, sigma_k)`` against ``sigma_k^2 = k * sigma0^2``, one line per
     model (frames from :func:`insta_rs.analysis.acr_by_level`); the best level of each model is circled."""
-    figure = Figure(figsize=(5.0, 3.6), layout="constrained")
+    figure = new_figure(figsize=(5.0, 3.6), layout="constrained")
     axes = figure.subplots()
     for model, by_level in acr_by_model.items():
         variance = by_level["level"].to_numpy() * sigma0 ** 2
@@ -108,8 +124,8 @@ def radius_vs_sigma_figure(level_frames: Mapping[int, pd.DataFrame], examples: M
                            sigma0: float) -> Figure:
     """Figure 1(c): certified radius (0 where wrong or abstained) against sigma for the given examples."""
     idx, levels, radius = certified_radius_matrix(level_frames)
-    sigma = np.sqrt(levels) * sigma0
-    figure = Figure(figsize=(5.0, 3.6), layout="constrained")
+    sigma = level_sigma(levels, sigma0)
+    figure = new_figure(figsize=(5.0, 3.6), layout="constrained")
     axes = figure.subplots()
     for number, (kind, example) in enumerate(examples.items(), start=1):
         row = int(np.flatnonzero(idx == example)[0])
@@ -133,7 +149,7 @@ def certified_accuracy_figure(curves: Mapping[str, pd.DataFrame], max_radius: fl
     if max_radius is None:
         max_radius = max(float((f["radius"] * f["correct"]).max()) for f in curves.values()) * 1.05 or 1.0
     radii = np.linspace(0.0, max_radius, n_points)
-    figure = Figure(figsize=(5.0, 4.4), layout="constrained")
+    figure = new_figure(figsize=(5.0, 4.4), layout="constrained")
     axes = figure.subplots()
     for label, frame in curves.items():
         legend = f"{label} ({PER_INSTANCE_RADIUS})" if label in per_instance else label
@@ -155,16 +171,97 @@ def sigma_histogram_figure(search_frames: Mapping[str, pd.DataFrame], n_levels: 
     per-instance fixed-sigma radius."""
     levels = np.arange(1, n_levels + 1)
     width = 0.8 / max(len(search_frames), 1)
-    figure = Figure(figsize=(6.0, 3.6), layout="constrained")
+    figure = new_figure(figsize=(6.0, 3.6), layout="constrained")
     axes = figure.subplots()
     for number, (method, frame) in enumerate(search_frames.items()):
         counts = np.array([(frame["level"].to_numpy() == k).sum() for k in levels])
         axes.bar(levels + (number - (len(search_frames) - 1) / 2) * width, counts, width=width, label=method)
-    axes.set_xticks(levels, [f"{s:.2f}" for s in np.sqrt(levels) * sigma0], rotation=45)
+    axes.set_xticks(levels, [f"{s:.2f}" for s in level_sigma(levels, sigma0)], rotation=45)
     axes.set_xlabel(r"chosen noise level $\sigma_i$")
     axes.set_ylabel("number of test examples")
+    from matplotlib.ticker import MaxNLocator
+
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Per-example sigma: grid search against multi-start FGSS\n"
                    f"each test example's sigma for the {PER_INSTANCE_RADIUS}", fontsize="small")
     axes.legend()
     return figure
+
+
+# --------------------------------------------------------------------------------------------- figure kinds
+
+def unique(paths) -> list[str]:
+    """``paths`` without repeats, first occurrence kept."""
+    return list(dict.fromkeys(paths))
+
+
+def load_levels(layout: Layout, model: str, n_levels: int) -> dict[int, pd.DataFrame]:
+    """``{k: certification of model at level k}`` for k = 1..n_levels."""
+    return {k: read_certification(path) for k, path in enumerate(layout.levels(model, n_levels), start=1)}
+
+
+SEARCHES = {"grid": "grid search", "fgss": "multi-start FGSS"}
+
+
+def _draw_fig1a(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
+    acr_by_model = {model: analysis.acr_by_level(load_levels(layout, model, noise["n_levels"]))
+                    for model in figure["models"]}
+    for model, by_level in acr_by_model.items():
+        best = by_level.loc[by_level["acr"].idxmax()]
+        logger.info("%s: best ACR %.4f at level %d", model, best["acr"], best["level"])
+    return acr_vs_sigma_figure(acr_by_model, noise["sigma0"])
+
+
+def _draw_fig1c(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
+    levels = load_levels(layout, figure["model"], noise["n_levels"])
+    examples = pick_typical_examples(levels)
+    logger.info("typical examples: %s", examples)
+    return radius_vs_sigma_figure(levels, examples, noise["sigma0"])
+
+
+def _draw_fig3ab(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
+    rows = {row["label"]: load_row(layout, row["model"], row["result"], noise["n_levels"], noise["sigma0"])
+            for row in figure["rows"]}
+    per_instance = [label for label, row in rows.items() if row.kind == "search"]
+    return certified_accuracy_figure({label: row.frame for label, row in rows.items()}, figure.get("max_radius"),
+                                     figure.get("title", ""), per_instance)
+
+
+def _draw_fig3c(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
+    searches = {label: read_tsv(layout.search(figure["model"], method), ["idx", "level"])
+                for method, label in SEARCHES.items()}
+    return sigma_histogram_figure(searches, noise["n_levels"], noise["sigma0"])
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """A kind of figure: the config key it needs, the result files it reads ``(figure, layout, n_levels)``
+    and how it is drawn ``(figure, layout, noise)``."""
+
+    key: str
+    inputs: Callable[[Mapping, Layout, int], list[str]]
+    draw: Callable[[Mapping, Layout, Mapping], Figure]
+
+
+FIGURE_KINDS = {
+    "fig1a": FigureKind("models", lambda f, layout, n: unique(path for model in f["models"]
+                                                             for path in layout.levels(model, n)), _draw_fig1a),
+    "fig1c": FigureKind("model", lambda f, layout, n: layout.levels(f["model"], n), _draw_fig1c),
+    "fig3ab": FigureKind("rows", lambda f, layout, n: unique(path for row in f["rows"]
+                                                            for path in row_inputs(layout, row["model"],
+                                                                                   row["result"], n)),
+                         _draw_fig3ab),
+    "fig3c": FigureKind("model", lambda f, layout, n: [layout.search(f["model"], method) for method in SEARCHES],
+                        _draw_fig3c),
+}
+
+
+def figure_kind(name: str, figure: Mapping) -> str:
+    """The kind of figure ``figures.<name>``: its ``kind`` key, else its name when that is a kind."""
+    kind = figure.get("kind", name)
+    if kind not in FIGURE_KINDS:
+        raise ValueError(f"figures.{name}: set kind to one of {', '.join(FIGURE_KINDS)} "
+                         "(or name the figure after its kind)")
+    if FIGURE_KINDS[kind].key not in figure:
+        raise ValueError(f"figures.{name} ({kind}) needs the key {FIGURE_KINDS[kind].key!r}")
+    return kind

@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Sequence
 
 import pandas as pd
 
@@ -70,6 +70,14 @@ def format_certify_row(row: dict) -> str:
     return "\t".join(str(fields[name]) for name in CERTIFY_COLUMNS) + "\n"
 
 
+def write_certification(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a frame with :data:`CERTIFY_COLUMNS` as our certification TSV, atomically."""
+    with atomic_write(path) as handle:
+        handle.write("\t".join(CERTIFY_COLUMNS) + "\n")
+        for row in frame[CERTIFY_COLUMNS].to_dict("records"):
+            handle.write(format_certify_row(row))
+
+
 _CLOCK_TIME = re.compile(r"^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)$")
 
 
@@ -104,6 +112,17 @@ def read_certification(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
+def read_tsv(path: str | os.PathLike, required: Sequence[str]) -> pd.DataFrame:
+    """A tab-separated result file with the columns ``required`` (clear error otherwise)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist; run the workflow rule that makes it")
+    frame = pd.read_csv(path, sep="\t")
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    return frame
+
+
 def merge_tsvs(parts: list[str | os.PathLike], out_path: str | os.PathLike) -> None:
     """Concatenate shard TSVs (same header) in the given order into ``out_path``, atomically."""
     header = None
@@ -116,3 +135,12 @@ def merge_tsvs(parts: list[str | os.PathLike], out_path: str | os.PathLike) -> N
         body.append(rest)
     with atomic_write(out_path) as handle:
         handle.write(f"{header}\n" + "".join(body))
+
+
+def merge_shards(shards: list[str], outputs: list[str], log_path: str) -> None:
+    """Merge ``shards`` into ``outputs``: the shards of each output in turn, the same number for each (the
+    shards of a sharded job that writes several files), noted in ``log_path``."""
+    per_output = len(shards) // len(outputs)
+    for number, output in enumerate(outputs):
+        merge_tsvs(shards[number * per_output:(number + 1) * per_output], output)
+    atomic_write_text(log_path, f"merged {per_output} shards into each of {len(outputs)} files\n")

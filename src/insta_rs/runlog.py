@@ -23,18 +23,27 @@ def setup_step_logging(log_path: str | None, threads: int | None = None) -> logg
 
 
 class Progress:
-    """Counts finished work items and logs rate and ETA at most every ``every_s`` seconds."""
+    """Counts finished work items and logs rate and ETA at most every ``every_s`` seconds.
+
+    Items recovered from an interrupted run (:meth:`recovered`) count as done but not in the rate: the rate
+    and ETA are those of the work done now."""
 
     def __init__(self, logger: logging.Logger, total: int, what: str, every_s: float = 10.0):
         self.logger, self.total, self.what, self.every_s = logger, total, what, every_s
-        self.done = 0
+        self.done = self.recovered_items = 0
         self.start = self.last = time.monotonic()
+
+    def recovered(self, n_items: int) -> None:
+        """``n_items`` were done before this run (resumed from a partial file)."""
+        self.done += n_items
+        self.recovered_items += n_items
 
     def update(self, n_done: int = 1) -> None:
         self.done += n_done
         now = time.monotonic()
         if now - self.last >= self.every_s or self.done >= self.total:
             self.last = now
-            rate = self.done / max(now - self.start, 1e-9)
+            rate = (self.done - self.recovered_items) / max(now - self.start, 1e-9)
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-            self.logger.info("%d/%d %s (%.2f/s, ETA %.0fs)", self.done, self.total, self.what, rate, eta)
+            resumed = f", {self.recovered_items} recovered" if self.recovered_items else ""
+            self.logger.info("%d/%d %s (%.2f/s%s, ETA %.0fs)", self.done, self.total, self.what, rate, resumed, eta)

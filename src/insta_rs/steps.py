@@ -1,4 +1,5 @@
-"""Glue shared by the workflow's scripts: the smoother a config describes, the examples a job covers."""
+"""Glue shared by the search and certification scripts: the smoother a job certifies with, the examples it
+covers, the sigma a search assigned."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ import torch
 
 from .checkpoints import load_model
 from .data import load_split, test_tensors
-from .device import autocast_dtype, resolve_device
+from .device import autocast_dtype
 from .smoothing import Smoother
 
 
-def make_smoother(checkpoint: str, num_classes: int, batch_size: int, device: str, precision: str,
-                  gpus: int = 1) -> Smoother:
-    """A :class:`Smoother` over the checkpoint's model; a job given ``gpu=0`` resources runs on the CPU."""
-    target = resolve_device("cpu" if gpus == 0 else device)
-    return Smoother(load_model(checkpoint, target), num_classes, batch_size, target, autocast_dtype(precision))
+def make_smoother(checkpoint: str, num_classes: int, batch_size: int, device: torch.device,
+                  precision: str) -> Smoother:
+    """A :class:`Smoother` over the checkpoint's model."""
+    return Smoother(load_model(checkpoint, device), num_classes, batch_size, device, autocast_dtype(precision))
 
 
 def examples(dataset_cfg: dict, split: str) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:

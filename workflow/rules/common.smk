@@ -1,81 +1,62 @@
-"""Helpers shared by the rule files (result paths, model lists, the package code a step imports).
+"""Shared by the rule files (the run's layout and plan, what each rule tracks, the code a step imports).
 
-This file defines functions only (no rules), as the Snakemake linter expects of shared code.
+Functions and constants only (no rules), as the Snakemake linter expects of shared code. Every result path
+comes from ``LAYOUT`` (insta_rs.layout); what a run makes and what each target reads from ``PLAN``
+(insta_rs.plan). A rule's ``params`` hold what its result depends on (the protocol), never how it is
+computed: the config keys marked ``how: true`` in the schema (batch sizes, shards, locations, the device
+index) are read by the scripts from ``snakemake.config`` and re-run nothing.
 """
 
 import os
 import re
 
 from insta_rs.code_deps import package_sources
-from insta_rs.config_check import check_config
-from insta_rs.sound.modes import certification_path
+from insta_rs.config_check import how_keys, load_schema, protocol
+from insta_rs.device import device_kind
+from insta_rs.layout import Layout, protocol_key
+from insta_rs.plan import Plan
 
-check_config(config)
+LAYOUT = Layout.of_run(config)
+PLAN = Plan(config, LAYOUT)
+LEVELS = PLAN.all_levels
+HOW = how_keys(load_schema(os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")))
+# The device kind (cpu or cuda) is part of what is computed: the two draw different noise. GPU rules ask for
+# one GPU when it is cuda; the default profile caps the global `gpu` resource at 1 so that GPU jobs never
+# share a device, while CPU runs stay parallel.
+DEVICE = device_kind(config["device"])
+GPUS = int(DEVICE == "cuda")
+COMPUTE = {"device": DEVICE, "precision": config["precision"]}
 
-RESULTS = f"results/{config['run']}"
-LEVELS = list(range(1, config["noise"]["n_levels"] + 1))
-# GPU rules ask for one GPU unless the run is pinned to the CPU; the default profile caps the global
-# `gpu` resource at 1 so that GPU jobs never share a device, while CPU runs stay parallel.
-GPUS = 0 if config["device"] == "cpu" else 1
-# Jobs per search or certification of the test subset (certify.shards, or --set-scatter shard=K).
-SHARDS = len(gather.shard("{scatteritem}"))
 
-
-def result(*parts):
-    """Path of a result file under results/<run>/."""
-    return "/".join([RESULTS, *parts])
+def relative(path):
+    """``path`` relative to the working directory when it lies below it (so that moving the checkout, with its
+    results, changes no input path), else as given."""
+    below = os.path.relpath(path)
+    return path if below.startswith("..") else below
 
 
 def package_code(script):
     """Source files of the insta_rs modules that ``scripts/<script>`` imports, directly or through other
-    modules, declared as inputs so that an edit re-runs the step.
-
-    A cosmetic edit can be accepted without recomputing: ``snakemake --touch`` (see README).
-    """
-    return list(package_sources(os.path.join(workflow.basedir, "scripts", script),
-                                os.path.join(workflow.basedir, "src", "insta_rs")))
-
-
-def sharded(stage, model, name):
-    """Where a sharded job writes its share of ``<stage>/<model>/<name>.tsv``: the file itself when
-    there is one shard (no merge job), else shard ``{scatteritem}``, merged by ``merge_shards``."""
-    if SHARDS == 1:
-        return result(stage, model, f"{name}.tsv")
-    return result(stage, model, "shards", name, "{scatteritem}.tsv")
-
-
-def shard_of(wildcards):
-    """The ``i-of-K`` shard a job covers (``1-of-1`` without sharding)."""
-    return wildcards.get("scatteritem", "1-of-1")
-
-
-def _shard_file(ext):
-    return ("{scatteritem}." if SHARDS > 1 else "all.") + ext
-
-
-def sharded_log(*parts):
-    """Log path of a sharded job."""
-    return script_log(*parts, _shard_file("log"))
-
-
-def sharded_benchmark(*parts):
-    """Benchmark TSV path of a sharded job."""
-    return result("benchmarks", *parts, _shard_file("tsv"))
+    modules, declared as inputs so that an edit re-runs the step (``snakemake --touch`` accepts a cosmetic one)."""
+    return [relative(path) for path in package_sources(os.path.join(workflow.basedir, "scripts", script),
+                                                       os.path.join(workflow.basedir, "src", "insta_rs"))]
 
 
 def package_data(name):
     """A data file shipped in the package (e.g. the paper's numbers), declared as an input."""
-    return os.path.join(workflow.basedir, "src", "insta_rs", name)
+    return relative(os.path.join(workflow.basedir, "src", "insta_rs", name))
 
 
-def script_log(*parts):
-    """Log file path for a job, under results/<run>/logs/."""
-    return result("logs", *parts)
+def tracked(section, *leave_out):
+    """Config section ``section`` without its how-keys (and ``leave_out``): what a result depends on."""
+    return {key: value for key, value in protocol(config, section, HOW).items() if key not in leave_out}
 
 
-def models_with(key):
-    """Names of the configured models whose entry has ``key`` (``train`` or ``pretrained``)."""
-    return [name for name, entry in config["models"].items() if key in entry]
+
+# What a search or a certification of the test subset depends on (a sharded job's merge tracks the same).
+SEARCH = {"search": tracked("search"), "noise": config["noise"], "dataset": tracked("dataset"), **COMPUTE}
+CERTIFY = {"certify": tracked("certify"), "dataset": tracked("dataset"), "sigma0": config["noise"]["sigma0"],
+           **COMPUTE}
 
 
 def one_of(names):
@@ -83,22 +64,58 @@ def one_of(names):
     return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
-def audit_certifications():
-    """The certifications the audit checks: every ``sound.audit.modes`` of every ``sound.audit.models``."""
-    audit = config["sound"]["audit"]
-    return [certification_path(RESULTS, model, mode) for model in audit["models"] for mode in audit["modes"]]
+def model_entry(wildcards):
+    """The config entry of the job's model."""
+    return config["models"][wildcards.model]
 
 
-def sound_targets():
-    """Sound certificates of ``sound.models``, the exact counterexample, and the audit when configured."""
-    sound = config["sound"]
-    targets = [result("certify", model, f"{mode}.tsv") for model in sound["models"] for mode in sound["modes"]]
-    targets.append(result("tables", "falsification.md"))
-    if sound["audit"]["models"]:
-        targets.append(result("tables", "audit.md"))
-    return targets
+def foreign_checkpoint(wildcards):
+    """The model's local ``pretrained.path``, else the downloaded archive of its source."""
+    pretrained = model_entry(wildcards)["pretrained"]
+    return pretrained.get("path") or f"resources/pretrained/{pretrained['source']}/archive"
 
 
-def final_targets():
-    """The targets of the default rule: the configured tables and figures, and the sound companions."""
-    return analysis_targets() + sound_targets()
+def training(part=None, leave_out=()):
+    """Params of a training job: the model's arch, input layer and method, and its ``train`` entry (or that
+    entry's ``part``, stage1 or stage2) without ``leave_out``."""
+
+    def settings(wildcards):
+        entry = model_entry(wildcards)
+        train = entry["train"] if part is None else entry["train"][part]
+        return {"arch": entry["arch"], "input_layer": entry["input_layer"], "method": entry["train"]["method"],
+                "train": {key: value for key, value in train.items() if key not in leave_out}}
+
+    return settings
+
+
+def stage1_of(name):
+    """Input function: a file of the stage-I model that the job's model fine-tunes (its own or stage1_from's)."""
+    return lambda wildcards: LAYOUT.model_file(PLAN.stage1_source(wildcards.model), name)
+
+
+# ---------------------------------------------------------------------------------------------- sharding
+
+def sharded(final, protocol):
+    """Where a sharded job writes its share of ``final``: a temporary shard file that a ``merge_*`` job
+    concatenates into ``final`` (one shard too). The merge makes every result whatever the shard count, and
+    shard files of finished results are not kept, so changing the number of shards re-runs nothing. Shard
+    files live below a key of the job's ``protocol``, so that Snakemake's record of a shard made under another
+    protocol is never consulted."""
+    return temp(LAYOUT.shard(final, protocol_key(protocol)))
+
+
+def shards_of(finals, protocol):
+    """Input function: the shard files (under ``protocol``) of the results ``finals(wildcards)``, in turn."""
+    key = protocol_key(protocol)
+    return lambda wildcards: [path for final in finals(wildcards) for path in gather.shard(LAYOUT.shard(final, key))]
+
+
+# ---------------------------------------------------------------------------------------------- reports
+
+FORMATS = {"md": "Markdown", "tex": "LaTeX", "tsv": "TSV", "png": "PNG", "pdf": "PDF"}
+
+
+def sound_report(path):
+    """A sound certification (``certify/<model>/<mode>.tsv``) as a report item."""
+    return report(path, caption="../report/sound.rst", category="Sound certificates",
+                  labels={"model": "{model}", "file": path.rpartition("/")[2]})

@@ -1,23 +1,23 @@
 """Data: make the configured data set available before anything trains or certifies on it."""
 
 
-rule download_cifar10:
-    """Download CIFAR-10 into dataset.root when dataset.download is true (torchvision checks the MD5);
-    for digits this is a no-op, for the others a check that every split loads. The flag lists the
-    split sizes; rules that read the data depend on it."""
+rule prepare_data:
+    """Check that every split of the configured data set loads (for CIFAR-10 with dataset.download: true,
+    download it into dataset.root first; torchvision checks the MD5) and write the split sizes. Rules that
+    read the data depend on the flag. Retried only when it downloads."""
     input:
-        code=package_code("download_cifar10.py"),
+        code=package_code("prepare_data.py"),
     output:
-        flag=result("data", "dataset.ready"),
+        flag=LAYOUT.data_flag(),
     log:
-        script_log("data", "download_cifar10.log"),
+        LAYOUT.log("data", "prepare_data.log"),
     params:
         # test_subset only chooses test images: leaving it out keeps a change from re-running training
-        dataset={key: value for key, value in config["dataset"].items() if key != "test_subset"},
+        dataset=tracked("dataset", "test_subset"),
     threads: 1
-    retries: 2
+    retries: 2 if config["dataset"].get("download") else 0
     localrule: True
     conda:
         "../../envs/insta-rs.yaml"
     script:
-        "../../scripts/download_cifar10.py"
+        "../../scripts/prepare_data.py"

@@ -10,7 +10,7 @@ rule fetch_pretrained:
     output:
         archive="resources/pretrained/{source}/archive",
     log:
-        script_log("pretrained", "fetch_{source}.log"),
+        LAYOUT.log("pretrained", "fetch_{source}.log"),
     wildcard_constraints:
         source=r"[A-Za-z0-9_]+",
     threads: 1
@@ -26,19 +26,20 @@ rule import_pretrained:
     """Extract ``pretrained.member`` and load it strictly in the catalog's layout; the configured arch and
     input layer must match the catalog (a wrong input layer silently gives wrong predictions)."""
     input:
-        foreign=lambda wildcards: config["models"][wildcards.model]["pretrained"].get("path")
-        or "resources/pretrained/{}/archive".format(config["models"][wildcards.model]["pretrained"]["source"]),
+        foreign=foreign_checkpoint,
         catalog=package_data("pretrained.yaml"),
         code=package_code("import_pretrained.py"),
     output:
-        model=result("models", "{model}", "checkpoint.pt"),
+        model=LAYOUT.checkpoint("{model}"),
     log:
-        script_log("models", "{model}", "import.log"),
+        LAYOUT.log("models", "{model}", "import.log"),
     params:
-        entry=lambda wildcards: config["models"][wildcards.model],
+        # where the file lies (pretrained.path) is not what it is
+        entry=lambda wildcards: {**model_entry(wildcards), "pretrained": {
+            key: value for key, value in model_entry(wildcards)["pretrained"].items() if key != "path"}},
         num_classes=config["dataset"]["num_classes"],
     wildcard_constraints:
-        model=one_of(models_with("pretrained")),
+        model=one_of(PLAN.models_with("pretrained")),
     threads: 1
     conda:
         "../../envs/insta-rs.yaml"

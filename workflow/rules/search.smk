@@ -5,24 +5,19 @@ sharded like certification; Algorithm 3 (one uniform level) on the test or valid
 rule search_instance:
     """Choose each test example's level by FGSS or grid search on the approximate radius (Eq. 4)."""
     input:
-        model=result("models", "{model}", "checkpoint.pt"),
-        data=result("data", "dataset.ready"),
+        model=LAYOUT.checkpoint("{model}"),
+        data=LAYOUT.data_flag(),
         code=package_code("search_instance.py"),
     output:
-        tsv=sharded("search", "{model}", "{method}"),
+        tsv=sharded(LAYOUT.search("{model}", "{method}"), SEARCH),
     log:
-        sharded_log("search", "{model}", "{method}"),
+        LAYOUT.log("search", "{model}", "{method}", "{scatteritem}.log"),
     benchmark:
-        sharded_benchmark("search", "{model}", "{method}")
+        LAYOUT.benchmark("search", "{model}", "{method}", "{scatteritem}.tsv")
+    wildcard_constraints:
+        method=r"fgss|grid",
     params:
-        method=lambda wildcards: wildcards.method,
-        shard=shard_of,
-        dataset=config["dataset"],
-        noise=config["noise"],
-        search=config["search"],
-        certify=config["certify"],
-        device=config["device"],
-        precision=config["precision"],
+        **SEARCH,
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
@@ -35,23 +30,19 @@ rule search_instance:
 rule search_uniform:
     """Algorithm 3: one level for a whole split, by FGSS on ACR_hat (Eq. 5)."""
     input:
-        model=result("models", "{model}", "checkpoint.pt"),
-        data=result("data", "dataset.ready"),
+        model=LAYOUT.checkpoint("{model}"),
+        data=LAYOUT.data_flag(),
         code=package_code("search_uniform.py"),
     output:
-        tsv=result("search", "{model}", "uniform_{split}.tsv"),
+        tsv=LAYOUT.uniform("{model}", "{split}"),
     log:
-        script_log("search", "{model}", "uniform_{split}.log"),
+        LAYOUT.log("search", "{model}", "uniform_{split}.log"),
     benchmark:
-        result("benchmarks", "search", "{model}", "uniform_{split}.tsv")
+        LAYOUT.benchmark("search", "{model}", "uniform_{split}.tsv")
+    wildcard_constraints:
+        split=r"test|validation",
     params:
-        split=lambda wildcards: wildcards.split,
-        dataset=config["dataset"],
-        noise=config["noise"],
-        search=config["search"],
-        certify=config["certify"],
-        device=config["device"],
-        precision=config["precision"],
+        **SEARCH,
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,

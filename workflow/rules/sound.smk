@@ -2,19 +2,16 @@
 the semi-elastic kNN sigma, the exact counterexample to the Insta-RS radius, and the empirical audit.
 See docs/what-the-numbers-mean.md."""
 
-from insta_rs.sound.modes import knn_meta_path
-from insta_rs.tables import level_paths
-
 
 rule sound_cascade:
     """Cascade certificate (Jeong & Shin 2023) from the fixed-level certifications, alpha/K per level."""
     input:
-        levels=lambda wildcards: level_paths(RESULTS, wildcards.model, len(LEVELS)),
+        levels=lambda wildcards: LAYOUT.levels(wildcards.model, len(LEVELS)),
         code=package_code("sound_cascade.py"),
     output:
-        tsv=result("certify", "{model}", "cascade.tsv"),
+        tsv=sound_report(LAYOUT.sound("{model}", "cascade")),
     log:
-        script_log("sound", "{model}", "cascade.log"),
+        LAYOUT.log("sound", "{model}", "cascade.log"),
     params:
         p0=config["sound"]["cascade"]["p0"],
     threads: 1
@@ -27,16 +24,17 @@ rule sound_cascade:
 rule sound_knn_sigma:
     """Per-example sigma = sigma_b exp(r (kNN distance - m)) from the training set (Sukenik et al. 2022)."""
     input:
+        data=LAYOUT.data_flag(),
         code=package_code("sound_knn_sigma.py"),
     output:
-        tsv=result("search", "{model}", "knn.tsv"),
-        meta=result("search", "{model}", "knn.json"),
+        tsv=LAYOUT.search("{model}", "knn"),
+        meta=LAYOUT.knn_meta("{model}"),
     log:
-        script_log("sound", "{model}", "knn_sigma.log"),
+        LAYOUT.log("sound", "{model}", "knn_sigma.log"),
     benchmark:
-        result("benchmarks", "sound", "{model}", "knn_sigma.tsv")
+        LAYOUT.benchmark("sound", "{model}", "knn_sigma.tsv")
     params:
-        dataset=config["dataset"],
+        dataset=tracked("dataset"),
         semi_elastic=config["sound"]["semi_elastic"],
     threads: 1  # measured: these jobs keep less than one core busy
     conda:
@@ -48,13 +46,13 @@ rule sound_knn_sigma:
 rule sound_semi_elastic:
     """Semi-elastic radii (noncentral chi-square bound) for the certification at the kNN sigma."""
     input:
-        tsv=result("certify", "{model}", "search_knn.tsv"),
-        meta=result("search", "{model}", "knn.json"),
+        tsv=LAYOUT.assigned("{model}", "knn"),
+        meta=LAYOUT.knn_meta("{model}"),
         code=package_code("sound_semi_elastic.py"),
     output:
-        tsv=result("certify", "{model}", "semi_elastic.tsv"),
+        tsv=sound_report(LAYOUT.sound("{model}", "semi_elastic")),
     log:
-        script_log("sound", "{model}", "semi_elastic.log"),
+        LAYOUT.log("sound", "{model}", "semi_elastic.log"),
     threads: 1
     conda:
         "../../envs/insta-rs.yaml"
@@ -67,9 +65,10 @@ rule sound_falsify:
     input:
         code=package_code("sound_falsify.py"),
     output:
-        md=result("tables", "falsification.md"),
+        md=report(LAYOUT.table("falsification", "md"), caption="../report/falsification.rst", category="Tables",
+                  subcategory="falsification", labels={"table": "falsification", "format": "Markdown"}),
     log:
-        script_log("sound", "falsification.log"),
+        LAYOUT.log("sound", "falsification.log"),
     params:
         falsify=config["sound"]["falsify"],
     threads: 1
@@ -82,29 +81,26 @@ rule sound_falsify:
 rule sound_audit:
     """Search inputs within the claimed radii for other answers of the deployed classifier, per model and mode."""
     input:
-        models=[result("models", model, "checkpoint.pt") for model in config["sound"]["audit"]["models"]],
-        certifications=audit_certifications(),
-        knn=[knn_meta_path(RESULTS, model) for model in config["sound"]["audit"]["models"]
+        models=[LAYOUT.checkpoint(model) for model in config["sound"]["audit"]["models"]],
+        certifications=PLAN.audit_certifications(),
+        knn=[LAYOUT.knn_meta(model) for model in config["sound"]["audit"]["models"]
              if "semi_elastic" in config["sound"]["audit"]["modes"]],
         code=package_code("sound_audit.py"),
     output:
-        tsv=result("tables", "audit.tsv"),
-        md=result("tables", "audit.md"),
-        details=result("tables", "audit_examples.tsv"),
+        tsv=LAYOUT.table("audit", "tsv"),
+        md=report(LAYOUT.table("audit", "md"), caption="../report/audit.rst", category="Tables",
+                  subcategory="audit", labels={"table": "audit", "format": "Markdown"}),
+        details=LAYOUT.table("audit_examples", "tsv"),
     log:
-        script_log("sound", "audit.log"),
+        LAYOUT.log("sound", "audit.log"),
     benchmark:
-        result("benchmarks", "sound", "audit.tsv")
+        LAYOUT.benchmark("sound", "audit.tsv")
     params:
         audit=config["sound"]["audit"],
         cascade=config["sound"]["cascade"],
         semi_elastic=config["sound"]["semi_elastic"],
-        noise=config["noise"],
-        search=config["search"],
-        certify=config["certify"],
-        dataset=config["dataset"],
-        device=config["device"],
-        precision=config["precision"],
+        **SEARCH,
+        certify=tracked("certify"),
     threads: 1  # measured: these jobs keep less than one core busy
     resources:
         gpu=GPUS,

@@ -1,4 +1,5 @@
-"""Training: fixed-sigma baselines (Cohen, SmoothAdv, MACER), Insta-RS Train (Algorithm 2) and PFAT.
+"""Training: fixed-sigma baselines (a parameter-update method of insta_rs.training.methods.METHODS with one
+sigma), Insta-RS Train (Algorithm 2) and PFAT.
 
 Two-stage models train stage I, then fine-tune in stage II, in separate rules, so a changed stage-II
 setting never retrains stage I; ``train.stage1_from: <model>`` reuses another model's stage I, and a
@@ -8,27 +9,23 @@ checkpoints each epoch to ``<output>.partial`` beside its output and resumes fro
 
 
 rule train_fixed_sigma:
-    """A baseline trained with one sigma for every example: Cohen (gaussian), SmoothAdv or MACER."""
+    """A baseline trained with one sigma for every example (Cohen: gaussian, SmoothAdv, MACER, ...)."""
     input:
-        data=result("data", "dataset.ready"),
+        data=LAYOUT.data_flag(),
         code=package_code("train_fixed_sigma.py"),
     output:
-        model=result("models", "{model}", "checkpoint.pt"),
-        history=result("models", "{model}", "history.tsv"),
+        model=LAYOUT.checkpoint("{model}"),
+        history=LAYOUT.model_file("{model}", "history.tsv"),
     log:
-        script_log("models", "{model}", "train.log"),
+        LAYOUT.log("models", "{model}", "train.log"),
     benchmark:
-        result("benchmarks", "models", "{model}", "train.tsv")
+        LAYOUT.benchmark("models", "{model}", "train.tsv")
     wildcard_constraints:
-        model=one_of([name for name, entry in config["models"].items()
-                      if entry.get("train", {}).get("method") in ("gaussian", "smoothadv", "macer")]),
+        model=one_of(PLAN.fixed_sigma_models()),
     params:
-        train=lambda wildcards: config["models"][wildcards.model]["train"],
-        arch=lambda wildcards: config["models"][wildcards.model]["arch"],
-        input_layer=lambda wildcards: config["models"][wildcards.model]["input_layer"],
-        dataset={key: value for key, value in config["dataset"].items() if key != "test_subset"},
-        device=config["device"],
-        precision=config["precision"],
+        model=training(),
+        dataset=tracked("dataset", "test_subset"),
+        **COMPUTE,
     threads: 1
     resources:
         gpu=GPUS,
@@ -42,29 +39,24 @@ rule insta_stage1:
     """Insta-RS Train stage I (Algorithm 2): per-example levels, updated every L epochs, method M1.
     The levels after each update epoch go to levels/epoch_<k>.tsv; the update time to sigma_assignment.json."""
     input:
-        data=result("data", "dataset.ready"),
+        data=LAYOUT.data_flag(),
         code=package_code("train_stage1.py"),
     output:
-        model=result("models", "{model}", "stage1.pt"),
-        history=result("models", "{model}", "stage1_history.tsv"),
-        levels=directory(result("models", "{model}", "levels")),
-        timing=result("models", "{model}", "sigma_assignment.json"),
+        model=LAYOUT.model_file("{model}", "stage1.pt"),
+        history=LAYOUT.model_file("{model}", "stage1_history.tsv"),
+        levels=directory(LAYOUT.training_levels("{model}")),
+        timing=LAYOUT.model_file("{model}", "sigma_assignment.json"),
     log:
-        script_log("models", "{model}", "stage1.log"),
+        LAYOUT.log("models", "{model}", "stage1.log"),
     benchmark:
-        result("benchmarks", "models", "{model}", "stage1.tsv")
+        LAYOUT.benchmark("models", "{model}", "stage1.tsv")
     wildcard_constraints:
-        model=one_of([name for name, entry in config["models"].items()
-                      if entry.get("train", {}).get("method") == "insta" and "stage1" in entry["train"]]),
+        model=one_of(PLAN.two_stage_models("insta", "stage1")),
     params:
-        method="insta",
-        stage1=lambda wildcards: config["models"][wildcards.model]["train"]["stage1"],
-        arch=lambda wildcards: config["models"][wildcards.model]["arch"],
-        input_layer=lambda wildcards: config["models"][wildcards.model]["input_layer"],
-        dataset={key: value for key, value in config["dataset"].items() if key != "test_subset"},
+        model=training("stage1"),
+        dataset=tracked("dataset", "test_subset"),
         noise=config["noise"],
-        device=config["device"],
-        precision=config["precision"],
+        **COMPUTE,
     threads: 1
     resources:
         gpu=GPUS,
@@ -74,100 +66,41 @@ rule insta_stage1:
         "../../scripts/train_stage1.py"
 
 
-rule insta_stage2:
-    """Insta-RS Train stage II: fine-tune the stage-I model (its own or train.stage1_from's) with the
-    levels it learned, method M2."""
-    input:
-        data=result("data", "dataset.ready"),
-        stage1=lambda wildcards: result(
-            "models", config["models"][wildcards.model]["train"].get("stage1_from", wildcards.model), "stage1.pt"),
-        code=package_code("train_stage2.py"),
+# PFAT stage 1: each example's level drawn uniformly from 1..T for every batch; its m2 and p_max only shape
+# the grid assignment (pfat_assign), so leaving them out keeps a change there from retraining stage 1.
+use rule insta_stage1 as pfat_stage1 with:
     output:
-        model=result("models", "{model}", "checkpoint.pt"),
-        history=result("models", "{model}", "stage2_history.tsv"),
-    log:
-        script_log("models", "{model}", "stage2.log"),
-    benchmark:
-        result("benchmarks", "models", "{model}", "stage2.tsv")
+        model=LAYOUT.model_file("{model}", "stage1.pt"),
+        history=LAYOUT.model_file("{model}", "stage1_history.tsv"),
     wildcard_constraints:
-        model=one_of([name for name, entry in config["models"].items()
-                      if entry.get("train", {}).get("method") == "insta" and entry["train"].get("stage2")]),
+        model=one_of(PLAN.two_stage_models("pfat", "stage1")),
     params:
-        method="insta",
-        stage2=lambda wildcards: config["models"][wildcards.model]["train"]["stage2"],
-        arch=lambda wildcards: config["models"][wildcards.model]["arch"],
-        input_layer=lambda wildcards: config["models"][wildcards.model]["input_layer"],
-        dataset={key: value for key, value in config["dataset"].items() if key != "test_subset"},
+        model=training("stage1", leave_out=("m2", "p_max")),
+        dataset=tracked("dataset", "test_subset"),
         noise=config["noise"],
-        device=config["device"],
-        precision=config["precision"],
-    threads: 1
-    resources:
-        gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
-    script:
-        "../../scripts/train_stage2.py"
-
-
-rule pfat_stage1:
-    """PFAT stage 1: each example's level drawn uniformly from 1..T for every batch."""
-    input:
-        data=result("data", "dataset.ready"),
-        code=package_code("train_stage1.py"),
-    output:
-        model=result("models", "{model}", "stage1.pt"),
-        history=result("models", "{model}", "stage1_history.tsv"),
-    log:
-        script_log("models", "{model}", "stage1.log"),
-    benchmark:
-        result("benchmarks", "models", "{model}", "stage1.tsv")
-    wildcard_constraints:
-        model=one_of([name for name, entry in config["models"].items()
-                      if entry.get("train", {}).get("method") == "pfat" and "stage1" in entry["train"]]),
-    params:
-        method="pfat",
-        # m2 and p_max only shape the grid assignment (pfat_assign): leaving them out keeps stage 1
-        stage1=lambda wildcards: {key: value
-                                  for key, value in config["models"][wildcards.model]["train"]["stage1"].items()
-                                  if key not in ("m2", "p_max")},
-        arch=lambda wildcards: config["models"][wildcards.model]["arch"],
-        input_layer=lambda wildcards: config["models"][wildcards.model]["input_layer"],
-        dataset={key: value for key, value in config["dataset"].items() if key != "test_subset"},
-        noise=config["noise"],
-        device=config["device"],
-        precision=config["precision"],
-    threads: 1
-    resources:
-        gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
-    script:
-        "../../scripts/train_stage1.py"
+        **COMPUTE,
 
 
 rule pfat_assign:
     """PFAT's grid assignment: every training example gets its best correct level (timed)."""
     input:
-        data=result("data", "dataset.ready"),
-        model=result("models", "{model}", "stage1.pt"),
+        data=LAYOUT.data_flag(),
+        model=LAYOUT.model_file("{model}", "stage1.pt"),
         code=package_code("train_pfat_assign.py"),
     output:
-        levels=result("models", "{model}", "assigned_levels.tsv"),
-        timing=result("models", "{model}", "sigma_assignment.json"),
+        levels=LAYOUT.model_file("{model}", "assigned_levels.tsv"),
+        timing=LAYOUT.model_file("{model}", "sigma_assignment.json"),
     log:
-        script_log("models", "{model}", "assign.log"),
+        LAYOUT.log("models", "{model}", "assign.log"),
     benchmark:
-        result("benchmarks", "models", "{model}", "assign.tsv")
+        LAYOUT.benchmark("models", "{model}", "assign.tsv")
     wildcard_constraints:
-        model=one_of([name for name, entry in config["models"].items()
-                      if entry.get("train", {}).get("method") == "pfat" and "stage1" in entry["train"]]),
+        model=one_of(PLAN.two_stage_models("pfat", "stage1")),
     params:
-        stage1=lambda wildcards: config["models"][wildcards.model]["train"]["stage1"],
-        dataset={key: value for key, value in config["dataset"].items() if key != "test_subset"},
+        model=training("stage1"),
+        dataset=tracked("dataset", "test_subset"),
         noise=config["noise"],
-        device=config["device"],
-        precision=config["precision"],
+        **COMPUTE,
     threads: 1
     resources:
         gpu=GPUS,
@@ -177,35 +110,26 @@ rule pfat_assign:
         "../../scripts/train_pfat_assign.py"
 
 
-rule pfat_stage2:
-    """PFAT stage 2: fine-tune the stage-1 model with the assigned levels fixed."""
+rule insta_stage2:
+    """Stage II: fine-tune the stage-I model (its own or train.stage1_from's) with the levels it learned."""
     input:
-        data=result("data", "dataset.ready"),
-        stage1=lambda wildcards: result(
-            "models", config["models"][wildcards.model]["train"].get("stage1_from", wildcards.model), "stage1.pt"),
-        levels=lambda wildcards: result(
-            "models", config["models"][wildcards.model]["train"].get("stage1_from", wildcards.model),
-            "assigned_levels.tsv"),
+        data=LAYOUT.data_flag(),
+        stage1=stage1_of("stage1.pt"),
         code=package_code("train_stage2.py"),
     output:
-        model=result("models", "{model}", "checkpoint.pt"),
-        history=result("models", "{model}", "stage2_history.tsv"),
+        model=LAYOUT.checkpoint("{model}"),
+        history=LAYOUT.model_file("{model}", "stage2_history.tsv"),
     log:
-        script_log("models", "{model}", "stage2.log"),
+        LAYOUT.log("models", "{model}", "stage2.log"),
     benchmark:
-        result("benchmarks", "models", "{model}", "stage2.tsv")
+        LAYOUT.benchmark("models", "{model}", "stage2.tsv")
     wildcard_constraints:
-        model=one_of([name for name, entry in config["models"].items()
-                      if entry.get("train", {}).get("method") == "pfat" and entry["train"].get("stage2")]),
+        model=one_of(PLAN.two_stage_models("insta", "stage2")),
     params:
-        method="pfat",
-        stage2=lambda wildcards: config["models"][wildcards.model]["train"]["stage2"],
-        arch=lambda wildcards: config["models"][wildcards.model]["arch"],
-        input_layer=lambda wildcards: config["models"][wildcards.model]["input_layer"],
-        dataset={key: value for key, value in config["dataset"].items() if key != "test_subset"},
+        model=training("stage2"),
+        dataset=tracked("dataset", "test_subset"),
         noise=config["noise"],
-        device=config["device"],
-        precision=config["precision"],
+        **COMPUTE,
     threads: 1
     resources:
         gpu=GPUS,
@@ -215,20 +139,28 @@ rule pfat_stage2:
         "../../scripts/train_stage2.py"
 
 
+# PFAT stage 2: the same fine-tuning, with the levels of the grid assignment.
+use rule insta_stage2 as pfat_stage2 with:
+    input:
+        data=LAYOUT.data_flag(),
+        stage1=stage1_of("stage1.pt"),
+        levels=stage1_of("assigned_levels.tsv"),
+        code=package_code("train_stage2.py"),
+    wildcard_constraints:
+        model=one_of(PLAN.two_stage_models("pfat", "stage2")),
+
+
 rule export_stage1:
     """A two-stage model without train.stage2: its final model is the stage-I model (Table 5)."""
     input:
-        stage1=lambda wildcards: result(
-            "models", config["models"][wildcards.model]["train"].get("stage1_from", wildcards.model), "stage1.pt"),
+        stage1=stage1_of("stage1.pt"),
         code=package_code("train_export_stage1.py"),
     output:
-        model=result("models", "{model}", "checkpoint.pt"),
+        model=LAYOUT.checkpoint("{model}"),
     log:
-        script_log("models", "{model}", "export.log"),
+        LAYOUT.log("models", "{model}", "export.log"),
     wildcard_constraints:
-        model=one_of([name for name, entry in config["models"].items()
-                      if entry.get("train", {}).get("method") in ("insta", "pfat")
-                      and not entry["train"].get("stage2")]),
+        model=one_of(PLAN.stage1_only_models()),
     threads: 1
     conda:
         "../../envs/insta-rs.yaml"

@@ -50,7 +50,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from insta_rs.analysis import aligned_levels
-from insta_rs.io import CERTIFY_COLUMNS, atomic_write, format_certify_row, read_certification
+from insta_rs.io import read_certification, write_certification
 from insta_rs.stats import p_upper_bound, pA_lower_bound
 
 ABSTAIN = -1
@@ -178,14 +178,6 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
         "n0A": stack["n0A"][row, columns], "n0": stack["n0"][row, columns], "n": stack["n"][row, columns],
         "alpha": alpha, "seed": stack["seed"][row, columns],
     })
-
-
-def write_certification(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a frame with :data:`insta_rs.io.CERTIFY_COLUMNS` as our certification TSV, atomically."""
-    with atomic_write(path) as handle:
-        handle.write("\t".join(CERTIFY_COLUMNS) + "\n")
-        for row in frame[CERTIFY_COLUMNS].to_dict("records"):
-            handle.write(format_certify_row(row))
 
 
 def cascade_from_level_files(level_paths: Sequence[str | os.PathLike], out_path: str | os.PathLike,

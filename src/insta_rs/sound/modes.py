@@ -1,8 +1,10 @@
-"""The certification modes the audit knows, and the result files (under ``results/<run>/``) that hold them.
+"""The sound input-adaptive certification modes (``sound.modes``), and the certifications the audit checks.
+
+:data:`SOUND_MODES` is the registry of sound modes: each one's companion-row label and what its numbers
+guarantee. Its certification is ``Layout.sound(model, mode)``, made by the workflow's rule of the same
+name (``sound_<mode>``). The audit also checks two non-sound references:
 
 ``insta_rs``      each example at the sigma Algorithm 1 chose for it (the paper's per-instance radius)
-``cascade``       the cascade certificate over the levels (:mod:`.cascade`)
-``semi_elastic``  the kNN sigma with semi-elastic radii (:mod:`.knn_sigma`, :mod:`.semi_elastic`)
 ``level<k>``      one fixed level, ``sigma_k = sqrt(k) sigma0`` (Cohen et al.; the audit's control)
 
 Kept free of heavy imports: the workflow's rule files call it while parsing.
@@ -11,23 +13,39 @@ Kept free of heavy imports: the workflow's rule files call it while parsing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-SOUND_MODES = ("cascade", "semi_elastic")
+from insta_rs.layout import Layout
+
+
+@dataclass(frozen=True)
+class SoundMode:
+    """A sound mode: its label in companion rows and the definition its table rows carry."""
+
+    label: str
+    definition: str
+
+
+SOUND_MODES = {
+    "cascade": SoundMode("cascade (sound)", "sound: input-adaptive certificate (cascade over the levels, Jeong & "
+                                            "Shin 2023; alpha/K per level)"),
+    "semi_elastic": SoundMode("semi-elastic sigma (sound)", "sound: input-adaptive certificate (semi-elastic kNN "
+                                                            "sigma, Sukenik et al. 2022)"),
+}
+AUDIT_REFERENCES = ("insta_rs", "level<k>")
 _LEVEL = re.compile(r"^level(\d+)$")
 
 
-def certification_path(results_dir: str, model: str, mode: str) -> str:
-    """The certification TSV of ``mode`` for ``model``."""
+def certification_path(layout: Layout, model: str, mode: str) -> str:
+    """The certification TSV the audit checks for ``mode`` of ``model``."""
     if mode == "insta_rs":
-        return f"{results_dir}/certify/{model}/search_fgss.tsv"
-    if mode in SOUND_MODES or _LEVEL.match(mode):
-        return f"{results_dir}/certify/{model}/{mode}.tsv"
-    raise ValueError(f"sound.audit.modes: unknown mode {mode!r}; use insta_rs, cascade, semi_elastic or level<k>")
-
-
-def knn_meta_path(results_dir: str, model: str) -> str:
-    """Metadata of the kNN sigma (``k r sigma_b m dim``) that the semi-elastic mode deploys."""
-    return f"{results_dir}/search/{model}/knn.json"
+        return layout.assigned(model, "fgss")
+    if mode in SOUND_MODES:
+        return layout.sound(model, mode)
+    if level_of(mode) is not None:
+        return layout.level(model, level_of(mode))
+    raise ValueError(f"sound.audit.modes: unknown mode {mode!r}; use one of "
+                     f"{', '.join([*SOUND_MODES, *AUDIT_REFERENCES])}")
 
 
 def level_of(mode: str) -> int | None:

@@ -3,34 +3,32 @@
 A stage dict (``models.<name>.train`` of a fixed-sigma baseline, or ``train.stage1`` / ``train.stage2``
 of an Insta-RS or PFAT model) holds, named after the papers:
 
-- ``method``: ``gaussian`` (Cohen et al.), ``smoothadv`` (Salman et al.) or ``macer`` (Zhai et al.);
+- ``method``: a parameter-update method of :data:`insta_rs.training.methods.METHODS`, and that method's own
+  options (e.g. SmoothAdv's ``eps``, ``m_train``, ``steps``, ``warmup``; MACER's ``k``, ``lambda``, ``gamma``,
+  ``beta``), defaults and ranges from its registry entry;
 - optimizer: ``epochs``, ``batch_size``, ``lr``, ``milestones`` (MultiStepLR, x0.1 at each),
   ``momentum`` (0.9), ``weight_decay`` (1e-4), ``seed`` (0);
-- ``sigma``: the constant noise level of a fixed-sigma baseline (only there);
-- SmoothAdv: ``eps`` (``adaptive`` = 2 sigma_i, Insta-RS B.2, or a number), ``m_train`` (2),
-  ``steps`` (10), ``warmup`` (10 epochs of linear eps warm-up);
-- MACER: ``k`` (16), ``lambda`` (12), ``gamma`` (8), ``beta`` (16);
-- Insta-RS stage I (Algorithm 2): ``L`` (10, update every L epochs), ``m2`` (8), ``p_max`` (0.99993);
-  PFAT stage 1 uses ``m2`` and ``p_max`` for its grid assignment.
+- by role: ``sigma``, the constant noise level of a fixed-sigma baseline (only there); Insta-RS stage I
+  (Algorithm 2): ``L`` (10, update every L epochs), ``m2`` (8), ``p_max`` (0.99993); PFAT stage 1 uses ``m2``
+  and ``p_max`` for its grid assignment.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-METHODS = ("gaussian", "smoothadv", "macer")
+from insta_rs.training.methods import METHODS
+
 ROLES = ("fixed", "insta_stage1", "pfat_stage1", "stage2")
 _COMMON = {"method", "epochs", "batch_size", "lr", "milestones", "momentum", "weight_decay", "seed"}
-_METHOD_KEYS = {"gaussian": set(), "smoothadv": {"eps", "m_train", "steps", "warmup"},
-                "macer": {"k", "lambda", "gamma", "beta"}}
 _ROLE_KEYS = {"fixed": {"sigma"}, "insta_stage1": {"L", "m2", "p_max"}, "pfat_stage1": {"m2", "p_max"},
               "stage2": set()}
 
 
 @dataclass(frozen=True)
 class StageConfig:
-    """One training stage; ``eps=None`` means adaptive SmoothAdv radius ``eps_i = 2 sigma_i``."""
+    """One training stage; ``options`` are the method's own (every one present, defaults filled in)."""
 
     method: str
     epochs: int
@@ -41,17 +39,10 @@ class StageConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     sigma: float | None = None
-    eps: float | None = None
-    m_train: int = 2
-    steps: int = 10
-    warmup: int = 10
-    k: int = 16
-    macer_lambda: float = 12.0
-    gamma: float = 8.0
-    beta: float = 16.0
     L: int = 10
     m2: int = 8
     p_max: float = 0.99993
+    options: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """Plain dict (JSON-able) of every field, defaults included."""
@@ -66,24 +57,22 @@ def parse_stage(cfg: dict, role: str, where: str) -> StageConfig:
         raise ValueError(f"{where} must be a mapping of training settings, got {cfg!r}")
     method = cfg.get("method")
     if method not in METHODS:
-        raise ValueError(f"{where}.method = {method!r}: use one of {METHODS}")
-    allowed = _COMMON | _METHOD_KEYS[method] | _ROLE_KEYS[role]
+        raise ValueError(f"{where}.method = {method!r}: use one of {', '.join(METHODS)}")
+    options = METHODS[method].options
+    allowed = _COMMON | set(options) | _ROLE_KEYS[role]
     unknown = sorted(set(cfg) - allowed)
     if unknown:
-        raise ValueError(f"{where}: keys {unknown} are not valid for method {method} here; allowed: {sorted(allowed)}")
+        raise ValueError(f"{where}.{unknown[0]}: not a setting of method {method} here; allowed: "
+                         f"{', '.join(sorted(allowed))}")
     missing = sorted({"epochs", "batch_size", "lr"} - set(cfg))
     if role == "fixed" and "sigma" not in cfg:
         missing.append("sigma")
     if missing:
-        raise ValueError(f"{where}: missing required keys {missing}")
-    values = {key: cfg[key] for key in cfg if key not in ("lambda", "eps", "milestones")}
+        raise ValueError(f"{where}.{missing[0]} is required (missing: {', '.join(missing)})")
+    values = {key: cfg[key] for key in cfg if key not in options and key != "milestones"}
     values["milestones"] = tuple(int(m) for m in cfg.get("milestones", ()))
-    if "lambda" in cfg:
-        values["macer_lambda"] = float(cfg["lambda"])
-    eps = cfg.get("eps", "adaptive")
-    if eps != "adaptive" and (isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps < 0):
-        raise ValueError(f"{where}.eps = {eps!r}: use 'adaptive' (eps_i = 2 sigma_i) or a number >= 0")
-    values["eps"] = None if eps == "adaptive" else float(eps)
+    values["options"] = {name: option.check(cfg.get(name, option.default), f"{where}.{name}")
+                         for name, option in options.items()}
     stage = StageConfig(**values)
     _check_ranges(stage, where)
     return stage
@@ -91,7 +80,7 @@ def parse_stage(cfg: dict, role: str, where: str) -> StageConfig:
 
 def _check_ranges(stage: StageConfig, where: str) -> None:
     """Positive counts and rates, probabilities inside (0.5, 1)."""
-    for name in ("epochs", "batch_size", "m_train", "steps", "k", "L", "m2"):
+    for name in ("epochs", "batch_size", "L", "m2"):
         value = getattr(stage, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{where}.{name} = {value!r} must be a positive integer")
@@ -101,4 +90,3 @@ def _check_ranges(stage: StageConfig, where: str) -> None:
         raise ValueError(f"{where}.p_max = {stage.p_max} must lie in (0.5, 1)")
     if list(stage.milestones) != sorted(stage.milestones):
         raise ValueError(f"{where}.milestones = {list(stage.milestones)} must be increasing")
-

@@ -15,3 +15,9 @@ def gaussian_loss(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     logits = model(x + per_example(sigma, x) * noise)
     return F.cross_entropy(logits.float(), labels), (logits.argmax(dim=1) == labels).sum()
+
+
+def training_loss(stage, model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor, epoch: int,
+                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The method's entry point (:data:`insta_rs.training.methods.METHODS`): :func:`gaussian_loss`."""
+    return gaussian_loss(model, x, labels, sigma, generator)

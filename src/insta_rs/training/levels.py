@@ -13,13 +13,14 @@ import pandas as pd
 import torch
 
 from insta_rs.io import atomic_write
+from insta_rs.levels import level_sigma
 
 LEVEL_COLUMNS = ["index", "level", "sigma"]
 
 
 def levels_to_sigma(levels: torch.Tensor, sigma0: float) -> torch.Tensor:
-    """``sigma_l = sqrt(l) * sigma0`` for integer levels (float32, same device)."""
-    return levels.float().sqrt() * sigma0
+    """:func:`insta_rs.levels.level_sigma` of integer levels as float32 on the levels' device."""
+    return torch.from_numpy(level_sigma(levels.cpu().numpy(), sigma0)).to(torch.float32).to(levels.device)
 
 
 def level_histogram(levels: torch.Tensor, n_levels: int) -> list[int]:

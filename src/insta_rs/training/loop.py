@@ -33,12 +33,10 @@ from insta_rs.device import autocast
 from insta_rs.checkpoints import load_checkpoint, save_checkpoint
 from insta_rs.io import atomic_write
 from insta_rs.training.config import StageConfig
-from insta_rs.training.gaussian import gaussian_loss
+from insta_rs.training.methods import METHODS
 from insta_rs.training.levels import level_histogram, levels_to_sigma, write_levels_tsv
-from insta_rs.training.macer import macer_loss
 from insta_rs.training.pfat import random_levels
 from insta_rs.training.sigma_update import update_levels
-from insta_rs.training.smoothadv import smoothadv_loss
 
 logger = logging.getLogger(__name__)
 
@@ -145,17 +143,8 @@ def _batch_sigma(policy: LevelPolicy, levels: torch.Tensor | None, index: torch.
 
 def method_loss(stage: StageConfig, model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor,
                 epoch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Loss and number of correct predictions of the stage's method for one batch.
-
-    SmoothAdv: ``eps_i = 2 sigma_i`` (adaptive) or the fixed ``eps``, times ``min(1, epoch / warmup)``.
-    """
-    if stage.method == "gaussian":
-        return gaussian_loss(model, x, labels, sigma, generator)
-    if stage.method == "smoothadv":
-        warmup = min(1.0, epoch / stage.warmup) if stage.warmup > 0 else 1.0
-        eps = 2.0 * sigma if stage.eps is None else torch.full_like(sigma, stage.eps)
-        return smoothadv_loss(model, x, labels, sigma, eps * warmup, stage.m_train, stage.steps, generator)
-    return macer_loss(model, x, labels, sigma, stage.k, stage.macer_lambda, stage.gamma, stage.beta, generator)
+    """Loss and number of correct predictions of the stage's method (:data:`METHODS`) for one batch."""
+    return METHODS[stage.method].training_loss()(stage, model, x, labels, sigma, epoch, generator)
 
 
 def _write_history(path: Path, history: list[dict]) -> None:

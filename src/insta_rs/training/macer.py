@@ -44,3 +44,11 @@ def macer_loss(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: t
     logits = model(noisy.reshape(x.shape[0] * k, *x.shape[1:])).view(x.shape[0], k, -1)
     correct = (torch.softmax(logits.float(), dim=2).mean(dim=1).argmax(dim=1) == labels).sum()
     return macer_loss_from_logits(logits, labels, sigma, macer_lambda, gamma, beta), correct
+
+
+def training_loss(stage, model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor, epoch: int,
+                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The method's entry point (:data:`insta_rs.training.methods.METHODS`): :func:`macer_loss`."""
+    options = stage.options
+    return macer_loss(model, x, labels, sigma, options["k"], options["lambda"], options["gamma"], options["beta"],
+                      generator)

@@ -66,3 +66,13 @@ def smoothadv_loss(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigm
     labels_rep = labels.repeat_interleave(m_train)
     correct = (logits.argmax(dim=1) == labels_rep).sum() / m_train
     return F.cross_entropy(logits.float(), labels_rep), correct
+
+
+def training_loss(stage, model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor, epoch: int,
+                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The method's entry point (:data:`insta_rs.training.methods.METHODS`): :func:`smoothadv_loss` with
+    ``eps_i = 2 sigma_i`` (``eps: adaptive``) or the fixed ``eps``, times ``min(1, epoch / warmup)``."""
+    options = stage.options
+    warmup = min(1.0, epoch / options["warmup"]) if options["warmup"] > 0 else 1.0
+    eps = 2.0 * sigma if options["eps"] == "adaptive" else torch.full_like(sigma, options["eps"])
+    return smoothadv_loss(model, x, labels, sigma, eps * warmup, options["m_train"], options["steps"], generator)

@@ -8,10 +8,9 @@ from insta_rs.runlog import setup_step_logging
 
 def main(snakemake) -> None:
     setup_step_logging(snakemake.log[0], snakemake.threads)
-    dataset = snakemake.params.dataset
+    dataset = snakemake.config["dataset"]  # with the location (untracked)
     sizes = prepare_dataset(dataset)
-    lines = [f"name\t{dataset['name']}", f"root\t{dataset.get('root')}"]
-    lines += [f"{split}\t{size}" for split, size in sizes.items()]
+    lines = [f"name\t{dataset['name']}"] + [f"{split}\t{size}" for split, size in sizes.items()]
     atomic_write_text(snakemake.output.flag, "\n".join(lines) + "\n")
 
 

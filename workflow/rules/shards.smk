@@ -1,0 +1,66 @@
+"""Merging the shards of a search or certification, in test-subset order, in Snakemake's own process. Every
+such result is made by a merge, whatever the shard count (one shard included); the merge tracks the same
+params as the jobs it merges, and shard files are temporary, so a result's recorded provenance does not depend
+on how many shards made it: changing the shard count re-runs nothing.
+"""
+
+from insta_rs.io import merge_shards
+
+
+
+rule merge_levels:
+    """The level files of a ``certify_levels`` sweep from its shards."""
+    input:
+        shards=shards_of(lambda wildcards: LAYOUT.levels(wildcards.model, len(LEVELS)), CERTIFY),
+    output:
+        tsv=[LAYOUT.level("{model}", level) for level in LEVELS],
+    log:
+        LAYOUT.log("certify", "{model}", "levels", "merge.log"),
+    wildcard_constraints:
+        model=one_of(PLAN.swept_models()),
+    params:
+        levels=LEVELS,
+        **CERTIFY,
+    localrule: True
+    run:
+        merge_shards(list(input.shards), list(output), log[0])
+
+
+use rule merge_levels as merge_level with:
+    input:
+        shards=shards_of(lambda wildcards: [LAYOUT.level(wildcards.model, wildcards.level)], CERTIFY),
+    output:
+        tsv=LAYOUT.level("{model}", "{level}"),
+    log:
+        LAYOUT.log("certify", "{model}", "level{level}", "merge.log"),
+    wildcard_constraints:
+        model=one_of([model for model in config["models"] if model not in PLAN.swept_models()]),
+    params:
+        levels=lambda wildcards: [int(wildcards.level)],
+        **CERTIFY,
+
+
+use rule merge_levels as merge_assigned with:
+    input:
+        shards=shards_of(lambda wildcards: [LAYOUT.assigned(wildcards.model, wildcards.assignment)], CERTIFY),
+    output:
+        tsv=LAYOUT.assigned("{model}", "{assignment}"),
+    log:
+        LAYOUT.log("certify", "{model}", "search_{assignment}", "merge.log"),
+    wildcard_constraints:
+        assignment=r"fgss|grid|knn",
+    params:
+        **CERTIFY,
+
+
+use rule merge_levels as merge_search with:
+    input:
+        shards=shards_of(lambda wildcards: [LAYOUT.search(wildcards.model, wildcards.method)], SEARCH),
+    output:
+        tsv=LAYOUT.search("{model}", "{method}"),
+    log:
+        LAYOUT.log("search", "{model}", "{method}", "merge.log"),
+    wildcard_constraints:
+        method=r"fgss|grid",
+    params:
+        **SEARCH,
