@@ -53,6 +53,10 @@ def tracked(section, *leave_out):
 
 
 
+# What training depends on beyond the model's own entry (test_subset only chooses test images), with the
+# noise levels for the per-example-sigma stages.
+TRAINING = {"dataset": tracked("dataset", "test_subset"), **COMPUTE}
+TRAINING_LEVELS = {**TRAINING, "noise": config["noise"]}
 # What a search or a certification of the test subset depends on (a sharded job's merge tracks the same).
 SEARCH = {"search": tracked("search"), "noise": config["noise"], "dataset": tracked("dataset"), **COMPUTE}
 CERTIFY = {"certify": tracked("certify"), "dataset": tracked("dataset"), "sigma0": config["noise"]["sigma0"],

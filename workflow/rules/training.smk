@@ -24,8 +24,7 @@ rule train_fixed_sigma:
         model=one_of(PLAN.fixed_sigma_models()),
     params:
         model=training(),
-        dataset=tracked("dataset", "test_subset"),
-        **COMPUTE,
+        **TRAINING,
     threads: 1
     resources:
         gpu=GPUS,
@@ -54,9 +53,7 @@ rule insta_stage1:
         model=one_of(PLAN.two_stage_models("insta", "stage1")),
     params:
         model=training("stage1"),
-        dataset=tracked("dataset", "test_subset"),
-        noise=config["noise"],
-        **COMPUTE,
+        **TRAINING_LEVELS,
     threads: 1
     resources:
         gpu=GPUS,
@@ -76,9 +73,7 @@ use rule insta_stage1 as pfat_stage1 with:
         model=one_of(PLAN.two_stage_models("pfat", "stage1")),
     params:
         model=training("stage1", leave_out=("m2", "p_max")),
-        dataset=tracked("dataset", "test_subset"),
-        noise=config["noise"],
-        **COMPUTE,
+        **TRAINING_LEVELS,
 
 
 rule pfat_assign:
@@ -98,9 +93,7 @@ rule pfat_assign:
         model=one_of(PLAN.two_stage_models("pfat", "stage1")),
     params:
         model=training("stage1"),
-        dataset=tracked("dataset", "test_subset"),
-        noise=config["noise"],
-        **COMPUTE,
+        **TRAINING_LEVELS,
     threads: 1
     resources:
         gpu=GPUS,
@@ -127,9 +120,7 @@ rule insta_stage2:
         model=one_of(PLAN.two_stage_models("insta", "stage2")),
     params:
         model=training("stage2"),
-        dataset=tracked("dataset", "test_subset"),
-        noise=config["noise"],
-        **COMPUTE,
+        **TRAINING_LEVELS,
     threads: 1
     resources:
         gpu=GPUS,
