@@ -8,7 +8,8 @@ Levels ``l = 1..T`` stand for ``sigma^2 = l * sigma0^2``. With ``g_cur = g_soft(
 - otherwise ``l`` stays.
 
 The paper prints ``min`` on the decrease and ``max`` on the increase line; that would jump to a bound
-at once, contradicting its text, so the clamps are read as above (notes/algorithms.md).
+at once, contradicting its text ("decrease", "increase", a bound set by L and the number of epochs), so
+the clamps are read as above.
 """
 
 from __future__ import annotations

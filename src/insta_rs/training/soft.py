@@ -2,7 +2,7 @@
 
 ``g_soft(x, sigma) = mean_j softmax f(x + sigma * eps_j)`` with ``m`` noise vectors ``eps_j``.
 Every level of one example reuses the same ``eps_j`` (common random numbers), which makes the
-comparison between neighbouring levels far less noisy (notes/algorithms.md).
+comparison between neighbouring levels far less noisy.
 """
 
 from __future__ import annotations
