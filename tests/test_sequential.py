@@ -12,6 +12,7 @@ from scipy.stats import binom, norm
 
 from insta_rs.analytic import LinearBinary
 from insta_rs.noise import NOISE_BLOCK
+from insta_rs.procedures import Cohen, Sequential, procedure_from_config
 from insta_rs.sequential import (MODES, TABLE_RADII, Schedule, SequentialRule, SequentialSettings,
                                  false_certificate_probability)
 from insta_rs.smoothing import ABSTAIN, Smoother
@@ -185,3 +186,11 @@ def test_every_result_is_independent_of_batch_size_and_order(linear_model, linea
         assert np.all(np.isin(reference.radius, TABLE_RADII))
         assert np.all(reference.pA_lower[certified] >= norm.cdf(reference.radius[certified] / sigma[certified]))
 
+
+def test_procedures_are_named_once():
+    assert procedure_from_config({}) == Cohen() and Cohen().label == "cohen"
+    sequential = procedure_from_config({"procedure": "sequential", "sequential": {"tolerance": 0.05}})
+    assert sequential == Sequential(SequentialSettings(tolerance=0.05))
+    assert sequential.label == "sequential:radius:rel0.05:100x1.25:cap0.5"
+    with pytest.raises(ValueError, match=r"certify\.procedure = 'fast'"):
+        procedure_from_config({"procedure": "fast"})
