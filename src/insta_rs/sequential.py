@@ -183,7 +183,8 @@ class SequentialRule:
         return norm.cdf(np.asarray(self.settings.radii) / sigma)
 
     def stop(self, k: int, nA: np.ndarray | int, sigma: float) -> np.ndarray:
-        """Whether to stop after round ``k`` (0-based) with ``nA`` successes (vectorized over ``nA``)."""
+        """Whether to stop after round ``k`` (0-based) with ``nA`` successes (vectorized over ``nA``):
+        the cap, futility, then the tolerance (radius mode) or the decided table radius (module docstring)."""
         nA = np.asarray(nA)
         schedule = self.schedule
         if k == len(schedule.ends) - 1:

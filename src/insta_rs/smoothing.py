@@ -31,7 +31,7 @@ class Certificates:
 
     predict: np.ndarray   # class, or ABSTAIN
     radius: np.ndarray    # sigma * PhiInv(pA_lower), 0 on abstain
-    pA_lower: np.ndarray  # one-sided Clopper-Pearson bound at level alpha
+    pA_lower: np.ndarray  # lower confidence bound on pA at level alpha (sequential: max over the rounds)
     c_hat: np.ndarray     # the class selected with the N0 samples (kept on abstain)
     nA: np.ndarray        # estimation count of c_hat
     nB: np.ndarray        # largest estimation count among the other classes
