@@ -2,18 +2,27 @@ import numpy as np
 import pytest
 
 from insta_rs.certify_run import certify_to_tsv
-from insta_rs.io import merge_tsvs, read_certification
+from insta_rs.io import CERTIFY_COLUMNS, merge_tsvs, read_certification
+from insta_rs.procedures import Cohen, Sequential
+from insta_rs.sequential import SequentialSettings
 from insta_rs.smoothing import Smoother
 
 
-def run(model, x, path, batch_size=1000, chunk=4, positions=None, record_time=False):
+def run(model, x, path, batch_size=1000, chunk=4, positions=None, record_time=False, procedure=Cohen()):
     positions = np.arange(len(x)) if positions is None else positions
     labels = np.zeros(len(x), dtype=int)
     idx = np.arange(10, 10 + len(x))
     sigma = np.linspace(0.25, 1.0, len(x))
     certify_to_tsv(Smoother(model, 2, batch_size), x[positions], labels[positions], idx[positions],
                    sigma[positions], path, n0=50, n=500, alpha=0.001, seed=3, examples_per_chunk=chunk,
-                   record_time=record_time)
+                   record_time=record_time, procedure=procedure)
+
+
+def with_field(line: str, column: str, value: str) -> str:
+    """A TSV row with one column replaced."""
+    fields = line.rstrip("\n").split("\t")
+    fields[CERTIFY_COLUMNS.index(column)] = value
+    return "\t".join(fields) + "\n"
 
 
 def test_same_bytes_for_every_batch_size_and_chunking(linear_model, linear_inputs, tmp_path):
@@ -43,7 +52,7 @@ def test_resume_keeps_valid_rows_and_redoes_corrupt_ones(linear_model, linear_in
     reference = (tmp_path / "reference.tsv").read_text().splitlines(keepends=True)
     header, rows = reference[0], reference[1:]
     partial = tmp_path / "out.tsv.partial"
-    stale = rows[4].replace("\t500\t0.001\t3\n", "\t500\t0.001\t99\n")  # another seed: must be redone
+    stale = with_field(rows[4], "seed", "99")  # another seed: must be redone
     partial.write_text(header + rows[0] + rows[2] + rows[2] + "garbage line\n" + stale + rows[5][:9])
 
     certified = []
@@ -58,6 +67,36 @@ def test_resume_keeps_valid_rows_and_redoes_corrupt_ones(linear_model, linear_in
     assert sum(certified) == 6  # rows 0 and 2 were kept; 1, 3, 4 (stale), 5 (cut), 6, 7 redone
     assert (tmp_path / "out.tsv").read_text() == "".join(reference)
     assert not partial.exists()
+
+
+def test_sequential_resume_keeps_only_rows_of_the_same_procedure(linear_model, linear_inputs, tmp_path, monkeypatch):
+    """An interrupted sequential run resumes to the same bytes as an uninterrupted one; rows certified
+    with another procedure (fixed N, or another tolerance) are redone."""
+    x = linear_inputs[:8]
+    sequential = Sequential(SequentialSettings(tolerance=0.05))
+    run(linear_model, x, tmp_path / "reference.tsv", procedure=sequential, chunk=3)
+    frame = read_certification(tmp_path / "reference.tsv")
+    assert (frame["procedure"] == sequential.label).all() and (frame["n_used"] <= frame["n"]).all()
+    assert frame["n_used"].min() < 500
+    run(linear_model, x, tmp_path / "cohen.tsv")
+    reference = (tmp_path / "reference.tsv").read_text().splitlines(keepends=True)
+    header, rows = reference[0], reference[1:]
+    cohen_rows = (tmp_path / "cohen.tsv").read_text().splitlines(keepends=True)[1:]
+    other_tolerance = with_field(rows[4], "procedure", Sequential().label)
+    partial = header + rows[0] + rows[2] + cohen_rows[3] + other_tolerance + rows[5][:9]
+    (tmp_path / "out.tsv.partial").write_text(partial)
+
+    certified = []
+    original = Smoother.certify_sequential
+
+    def counting(self, x, *args, **kwargs):
+        certified.append(len(x))
+        return original(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(Smoother, "certify_sequential", counting)
+    run(linear_model, x, tmp_path / "out.tsv", procedure=sequential, batch_size=333, chunk=2)
+    assert sum(certified) == 6  # rows 0 and 2 kept; 3 (fixed N), 4 (other tolerance), 5 (cut), 1, 6, 7 redone
+    assert (tmp_path / "out.tsv").read_text() == "".join(reference)
 
 
 def test_merge_rejects_mismatched_headers(tmp_path):

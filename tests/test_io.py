@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from insta_rs.io import atomic_write, parse_time, read_certification
+from insta_rs.analysis import bonferroni_frame
+from insta_rs.io import atomic_write, parse_time, read_certification, require_fixed_n
 
 COHEN = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t3\t3\t0.537\t1\t0:02:32.717239\n20\t8\t-1\t0.0\t0\t0:00:15.1\n"
 SMOOTHADV = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t3\t3\t0.5371\t1\t15.2031\n"
@@ -15,6 +16,21 @@ def test_reads_cohen_and_smoothadv_files(tmp_path):
     assert cohen["time"].tolist() == pytest.approx([152.717239, 15.1])
     assert cohen["predict"].tolist() == [3, -1] and cohen["radius"].tolist() == [0.537, 0.0]
     assert read_certification(tmp_path / "smoothadv.tsv")["time"].iloc[0] == pytest.approx(15.2031)
+
+
+def test_files_without_a_procedure_are_fixed_n_and_only_those_are_recomputed(tmp_path):
+    (tmp_path / "cohen.tsv").write_text(COHEN)
+    assert read_certification(tmp_path / "cohen.tsv")["procedure"].tolist() == ["cohen", "cohen"]
+    ours = ("idx\tlabel\tpredict\tradius\tcorrect\ttime\tsigma\tnA\tn\talpha\n"
+            "0\t3\t3\t0.5\t1\t1.0\t0.5\t990\t1000\t0.001\n")
+    (tmp_path / "ours.tsv").write_text(ours)
+    frame = read_certification(tmp_path / "ours.tsv")
+    assert frame["n_used"].tolist() == [1000]
+    require_fixed_n(frame, "test")
+    assert bonferroni_frame(frame, 4)["alpha"].iloc[0] == pytest.approx(0.00025)
+    frame["procedure"] = "sequential:radius:rel0.02:100x1.25:cap0.5"
+    with pytest.raises(ValueError, match="alpha/K correction recomputes fixed-N.*certify.procedure: cohen"):
+        bonferroni_frame(frame, 4)
 
 
 def test_parse_time_with_days():

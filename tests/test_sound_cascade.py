@@ -107,7 +107,7 @@ def level_frame(sigma, c_hat, nA, nB, label, n=1000, alpha=0.001):
     return pd.DataFrame({"idx": [0, 5], "label": label, "predict": predict, "radius": 0.0,
                          "correct": (predict == np.array(label)).astype(int), "time": 1.5, "sigma": sigma,
                          "pA_lower": pA_lower, "c_hat": c_hat, "nA": nA, "nB": nB, "n0A": 90, "n0": 100, "n": n,
-                         "alpha": alpha, "seed": 0})
+                         "alpha": alpha, "seed": 0, "n_used": n, "procedure": "cohen"})
 
 
 def three_levels():

@@ -114,7 +114,7 @@ def test_frame_replaces_radii_and_keeps_abstentions(tmp_path):
     frame = pd.DataFrame({"idx": [0, 1, 2], "label": [1, 1, 2], "predict": [1, -1, 2], "radius": [9.0, 0.0, 9.0],
                           "correct": [1, 0, 1], "time": 0.1, "sigma": [0.5, 0.5, 0.51], "pA_lower": 0.0,
                           "c_hat": [1, 3, 2], "nA": [990, 400, 999], "nB": [6, 350, 1], "n0A": 99, "n0": 100,
-                          "n": 1000, "alpha": 0.001, "seed": 0})
+                          "n": 1000, "alpha": 0.001, "seed": 0, "n_used": 1000, "procedure": "cohen"})
     out = semi_elastic_frame(frame, 64, 0.01)
     write_certification(out, tmp_path / "semi_elastic.tsv")
     written = read_certification(tmp_path / "semi_elastic.tsv")

@@ -56,7 +56,7 @@ def write_certification(path: Path, idx, labels, counts, selected, sigmas) -> No
                 "idx": int(i), "label": int(label), "predict": predict, "radius": float(r),
                 "correct": int(predict == label), "time": 0.5, "sigma": float(sigma), "pA_lower": float(p),
                 "c_hat": int(c_hat), "nA": int(n_a), "nB": N_SAMPLES - int(n_a), "n0A": N0, "n0": N0,
-                "n": N_SAMPLES, "alpha": ALPHA, "seed": 0}))
+                "n": N_SAMPLES, "alpha": ALPHA, "seed": 0, "n_used": N_SAMPLES, "procedure": "cohen"}))
 
 
 def write_synthetic_results(results_dir: Path, model: str = "m") -> None:

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from insta_rs.io import require_fixed_n
 from insta_rs.stats import cohen_radius, pA_lower_bound
 
 
@@ -96,6 +97,7 @@ def bonferroni_frame(frame: pd.DataFrame, n_candidates: int) -> pd.DataFrame:
     if missing:
         raise ValueError(f"the alpha/K correction recomputes radii from counts, but the certification lacks "
                          f"columns {missing}; certify with this package's certify step")
+    require_fixed_n(frame, "the alpha/K correction")
     alphas = frame["alpha"].unique()
     if len(alphas) != 1:
         raise ValueError(f"one certification level mixes alpha values {sorted(alphas)}; certify it with one alpha")

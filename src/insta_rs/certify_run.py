@@ -3,7 +3,8 @@ a re-run keeps every valid row and certifies only what is missing, and the final
 atomically, in test-subset order, when every example is done.
 
 A row is kept only if it parses, belongs to the requested examples, is not a duplicate, and was
-made with the same sigma, N0, N, alpha and seed; a truncated last line (no newline) is dropped.
+made with the same sigma, N0, N, alpha, seed and procedure (:mod:`insta_rs.procedures`, its settings
+included); a truncated last line (no newline) is dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from .io import CERTIFY_COLUMNS, atomic_write, format_certify_row
+from .procedures import Cohen, Procedure
 from .runlog import Progress
 from .smoothing import Smoother
 
@@ -25,7 +27,8 @@ HEADER = "\t".join(CERTIFY_COLUMNS) + "\n"
 
 
 def _valid_rows(partial: Path, expected: dict[int, dict]) -> dict[int, str]:
-    """Rows of a partial file that match ``expected[idx]`` (sigma, n0, n, alpha, seed); others are dropped."""
+    """Rows of a partial file that match ``expected[idx]`` (sigma, n0, n, alpha, seed, procedure); others
+    are dropped."""
     if not partial.exists():
         return {}
     text = partial.read_text()
@@ -42,7 +45,7 @@ def _valid_rows(partial: Path, expected: dict[int, dict]) -> dict[int, str]:
         try:
             idx = int(row["idx"])
             want = expected.get(idx)
-            same = want is not None and idx not in kept and all(
+            same = want is not None and idx not in kept and row["procedure"] == want["procedure"] and all(
                 np.isclose(float(row[key]), want[key], rtol=0, atol=5e-7) for key in ("sigma", "alpha")
             ) and all(int(row[key]) == want[key] for key in ("n0", "n", "seed"))
         except ValueError:
@@ -57,11 +60,14 @@ def _valid_rows(partial: Path, expected: dict[int, dict]) -> dict[int, str]:
 
 def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx: np.ndarray,
                    sigma: np.ndarray, out_path: str | os.PathLike, n0: int, n: int, alpha: float,
-                   seed: int, examples_per_chunk: int, record_time: bool = True) -> None:
-    """Certify every example ``i`` at ``sigma[i]`` and write the Cohen-compatible TSV ``out_path``."""
+                   seed: int, examples_per_chunk: int, record_time: bool = True,
+                   procedure: Procedure = Cohen()) -> None:
+    """Certify every example ``i`` at ``sigma[i]`` with ``procedure`` (N fixed, or ``n`` as the cap of a
+    sequential one) and write the Cohen-compatible TSV ``out_path``."""
     out_path = Path(out_path)
     partial = out_path.with_name(out_path.name + ".partial")
-    expected = {int(i): {"sigma": float(s), "n0": n0, "n": n, "alpha": alpha, "seed": seed}
+    expected = {int(i): {"sigma": float(s), "n0": n0, "n": n, "alpha": alpha, "seed": seed,
+                         "procedure": procedure.label}
                 for i, s in zip(idx, sigma)}
     done = _valid_rows(partial, expected)
     with atomic_write(partial) as handle:  # rewrite with only the valid rows, then append
@@ -75,7 +81,7 @@ def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx:
         for start in range(0, len(todo), examples_per_chunk):
             chunk = todo[start:start + examples_per_chunk]
             began = time.perf_counter()
-            result = smoother.certify(x[chunk], sigma[chunk], idx[chunk], n0, n, alpha, seed)
+            result = procedure.certify(smoother, x[chunk], sigma[chunk], idx[chunk], n0, n, alpha, seed)
             seconds = (time.perf_counter() - began) / len(chunk) if record_time else 0.0
             for k, pos in enumerate(chunk):
                 row = {"idx": int(idx[pos]), "label": int(labels[pos]), "predict": int(result.predict[k]),
@@ -83,7 +89,8 @@ def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx:
                        "time": seconds, "sigma": float(sigma[pos]), "pA_lower": float(result.pA_lower[k]),
                        "c_hat": int(result.c_hat[k]), "nA": int(result.nA[k]), "nB": int(result.nB[k]),
                        "n0A": int(result.n0A[k]), "n0": n0, "n": n,
-                       "alpha": alpha, "seed": seed}
+                       "alpha": alpha, "seed": seed, "n_used": int(result.n_used[k]),
+                       "procedure": procedure.label}
                 line = format_certify_row(row)
                 done[row["idx"]] = line
                 handle.write(line)

@@ -21,7 +21,9 @@ os.umask(_UMASK)
 CERTIFY_COLUMNS = [
     "idx", "label", "predict", "radius", "correct", "time",
     "sigma", "pA_lower", "c_hat", "nA", "nB", "n0A", "n0", "n", "alpha", "seed",
+    "n_used", "procedure",
 ]
+FIXED_N = "cohen"  # the procedure column of Cohen et al.'s CERTIFY (N fixed in advance)
 
 
 @contextlib.contextmanager
@@ -95,7 +97,9 @@ def read_certification(path: str | os.PathLike) -> pd.DataFrame:
     """Read our certification TSV or a published Cohen / SmoothAdv one.
 
     Cohen writes the radius with 3 significant digits and the time as ``H:MM:SS.ffffff``;
-    SmoothAdv writes 4 decimals and float seconds. Extra columns (ours) are kept.
+    SmoothAdv writes 4 decimals and float seconds. Extra columns (ours) are kept. Files without a
+    ``procedure`` column (published ones, ours before it existed) were made by fixed-N CERTIFY: they read
+    as ``procedure = "cohen"`` and, where they have ``n``, ``n_used = n``.
     """
     path = Path(path)
     if not path.exists():
@@ -109,6 +113,10 @@ def read_certification(path: str | os.PathLike) -> pd.DataFrame:
     for name in ("idx", "label", "predict", "correct"):
         frame[name] = frame[name].astype(int)
     frame["radius"] = frame["radius"].astype(float)
+    if "procedure" not in frame.columns:
+        frame["procedure"] = FIXED_N
+        if "n" in frame.columns and "n_used" not in frame.columns:
+            frame["n_used"] = frame["n"]
     return frame
 
 
@@ -121,6 +129,17 @@ def read_tsv(path: str | os.PathLike, required: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: missing columns {missing}")
     return frame
+
+
+def require_fixed_n(frame: pd.DataFrame, what: str) -> None:
+    """Refuse rows not made by fixed-N CERTIFY: ``what`` recomputes Clopper-Pearson bounds from
+    ``nA, n, alpha``, valid only when N was fixed in advance (a sequential certificate is the running
+    maximum of per-round bounds at smaller levels, :mod:`insta_rs.sequential`)."""
+    if "procedure" in frame.columns:
+        others = sorted(set(frame["procedure"].astype(str)) - {FIXED_N})
+        if others:
+            raise ValueError(f"{what} recomputes fixed-N Clopper-Pearson bounds from the counts, but the "
+                             f"certification was made with {others}; certify with certify.procedure: cohen")
 
 
 def merge_tsvs(parts: list[str | os.PathLike], out_path: str | os.PathLike) -> None:

@@ -33,14 +33,22 @@ def block_seed(key: NoiseKey, block: int) -> int:
     return int.from_bytes(digest, "little")
 
 
+def draw_block(shape: tuple[int, ...], key: NoiseKey, block: int, size: int,
+               generator: torch.Generator) -> torch.Tensor:
+    """Block ``block`` of one example's noise: ``size`` standard normal rows of ``shape``, drawn from
+    ``generator`` reseeded with ``block_seed(key, block)``."""
+    generator.manual_seed(block_seed(key, block))
+    return torch.randn((size, *shape), generator=generator, device=generator.device)
+
+
+def block_size(n_samples: int, block: int) -> int:
+    """Rows of block ``block`` in a stream of ``n_samples``: NOISE_BLOCK, fewer in the last block."""
+    return min(NOISE_BLOCK, n_samples - block * NOISE_BLOCK)
+
+
 def noise_blocks(shape: tuple[int, ...], n_samples: int, key: NoiseKey,
                  generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Standard normal noise for one example, ``n_samples`` rows of ``shape``, yielded block by block.
-
-    The ``b``-th block is drawn from a generator reseeded with ``block_seed(key, b)``, so the
-    stream is identical however the caller batches it.
-    """
-    for block, start in enumerate(range(0, n_samples, NOISE_BLOCK)):
-        generator.manual_seed(block_seed(key, block))
-        size = min(NOISE_BLOCK, n_samples - start)
-        yield torch.randn((size, *shape), generator=generator, device=generator.device)
+    """Standard normal noise for one example, ``n_samples`` rows of ``shape``, yielded block by block
+    (:func:`draw_block`), so the stream is identical however the caller batches it."""
+    for block in range((n_samples + NOISE_BLOCK - 1) // NOISE_BLOCK):
+        yield draw_block(shape, key, block, block_size(n_samples, block), generator)

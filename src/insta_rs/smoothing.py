@@ -1,5 +1,6 @@
 """The smoothed classifier ``g(x) = argmax_c P[f(x + sigma * eps) = c]``: Cohen et al.'s CERTIFY and
-PREDICT, and the soft estimates of Eq. (4), batched across examples.
+PREDICT, the sequential CERTIFY of :mod:`insta_rs.sequential`, and the soft estimates of Eq. (4),
+batched across examples.
 
 The noisy samples of several examples share one forward batch. Noise is drawn per example and
 block (:mod:`insta_rs.noise`), so an example's result depends only on its own index and seed.
@@ -8,6 +9,7 @@ Noise is added in pixel space; normalization is the model's first layer.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -15,7 +17,9 @@ import numpy as np
 import torch
 
 from .device import autocast, tune_for_throughput
-from .noise import ESTIMATION, PREDICTION, SEARCH, SELECTION, NoiseKey, noise_blocks, noise_key
+from .noise import (ESTIMATION, NOISE_BLOCK, PREDICTION, SEARCH, SELECTION, NoiseKey, block_size, draw_block,
+                    noise_blocks, noise_key)
+from .sequential import SequentialRule
 from .stats import cohen_radius, pA_lower_bound, predict_pvalue
 
 ABSTAIN = -1
@@ -27,11 +31,12 @@ class Certificates:
 
     predict: np.ndarray   # class, or ABSTAIN
     radius: np.ndarray    # sigma * PhiInv(pA_lower), 0 on abstain
-    pA_lower: np.ndarray  # one-sided Clopper-Pearson bound at level alpha
+    pA_lower: np.ndarray  # lower confidence bound on pA at level alpha (sequential: max over the rounds)
     c_hat: np.ndarray     # the class selected with the N0 samples (kept on abstain)
     nA: np.ndarray        # estimation count of c_hat
     nB: np.ndarray        # largest estimation count among the other classes
     n0A: np.ndarray       # selection count of c_hat
+    n_used: np.ndarray    # estimation samples drawn (n for fixed-N CERTIFY)
 
 
 class Smoother:
@@ -55,10 +60,7 @@ class Smoother:
         ``owner`` holds the row of ``x`` each logit belongs to; it is reused between batches.
         """
         shape = tuple(x.shape[1:])
-        batch = torch.empty((self.batch_size, *shape), device=self.device)
-        if batch.dim() == 4:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        owner = torch.empty(self.batch_size, dtype=torch.long, device=self.device)
+        batch, owner = self._batch_buffers(shape)
         filled = 0
         for row in range(len(x)):
             x_row = x[row].to(self.device)
@@ -77,6 +79,13 @@ class Smoother:
                         filled = 0
         if filled:
             yield owner[:filled], self._forward(batch[:filled])
+
+    def _batch_buffers(self, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """An empty forward batch of ``batch_size`` inputs of ``shape`` and the row owning each place."""
+        batch = torch.empty((self.batch_size, *shape), device=self.device)
+        if batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch, torch.empty(self.batch_size, dtype=torch.long, device=self.device)
 
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
         with autocast(self.device, self.autocast_dtype):
@@ -125,7 +134,77 @@ class Smoother:
         return Certificates(predict=np.where(abstain, ABSTAIN, c_hat),
                             radius=np.where(abstain, 0.0, cohen_radius(sigma, pA_lower)),
                             pA_lower=pA_lower, c_hat=c_hat, nA=nA, nB=estimation.max(axis=1),
-                            n0A=selection[rows, c_hat])
+                            n0A=selection[rows, c_hat], n_used=np.full(len(x), n))
+
+    @torch.no_grad()
+    def certify_sequential(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n0: int, seed: int,
+                           rule: SequentialRule) -> Certificates:
+        """Sequential CERTIFY (:mod:`insta_rs.sequential`): CERTIFY's selection, then estimation rounds
+        until ``rule`` stops each example; ``pA_lower`` is the running maximum of the round bounds.
+
+        Continuous batching: an example's next round joins the forward batches once its current round
+        is counted, and a new example is started whenever the examples under way leave room, so every
+        batch is full until the last examples. Each example reads the prefix of its own ESTIMATION
+        stream (the blocks fixed-N CERTIFY draws at ``n = rule.schedule.cap``; a round inside a block
+        re-draws it and takes its slice), so its counts, stopping round and certificate do not depend
+        on the batch size, on the other examples or on their order.
+        """
+        rows = np.arange(len(x))
+        selection = self.sample_counts(x, sigma, idx, n0, seed, SELECTION)
+        c_hat = selection.argmax(axis=1)
+        ends, cap = rule.schedule.ends, rule.schedule.cap
+        keys = [noise_key(seed, int(i), ESTIMATION) for i in idx]
+        counts = np.zeros((len(x), self.num_classes), dtype=np.int64)
+        drawn = np.zeros(len(x), dtype=np.int64)         # estimation samples placed in forward batches
+        round_of = np.zeros(len(x), dtype=np.int64)      # the round under way
+        pA_lower = np.zeros(len(x))
+        shape = tuple(x.shape[1:])
+        x = x.to(self.device)
+        batch, owner = self._batch_buffers(shape)
+        in_flight: list[int] = []   # started, not stopped, in the order started
+        n_started = 0
+        while True:
+            filled, members = 0, []
+            for row in itertools.chain(list(in_flight), range(n_started, len(x))):
+                if row == n_started:
+                    in_flight.append(row)
+                    n_started += 1
+                end = int(ends[round_of[row]])
+                while drawn[row] < end and filled < self.batch_size:
+                    block, offset = divmod(int(drawn[row]), NOISE_BLOCK)
+                    take = min(end - int(drawn[row]), NOISE_BLOCK - offset, self.batch_size - filled)
+                    noise = draw_block(shape, keys[row], block, block_size(cap, block), self.generator)
+                    torch.add(x[row], noise[offset:offset + take], alpha=float(sigma[row]),
+                              out=batch[filled:filled + take])
+                    owner[filled:filled + take] = len(members)
+                    filled += take
+                    drawn[row] += take
+                members.append(row)
+                if filled == self.batch_size:
+                    break
+            if not filled:
+                break
+            classes = self._forward(batch[:filled]).argmax(dim=1)
+            flat = owner[:filled] * self.num_classes + classes
+            counts[members] += torch.bincount(flat, minlength=len(members) * self.num_classes).view(
+                len(members), self.num_classes).cpu().numpy()
+            finished = np.array([row for row in members if drawn[row] == ends[round_of[row]]], dtype=int)
+            finished_round = round_of[finished]
+            for k, sigma_k in set(zip(finished_round.tolist(), sigma[finished].tolist())):  # one call per group
+                group = finished[(finished_round == k) & (sigma[finished] == sigma_k)]
+                nA = counts[group, c_hat[group]]
+                pA_lower[group] = np.maximum(pA_lower[group], rule.schedule.lower(k, nA))
+                stop = rule.stop(k, nA, sigma_k)
+                round_of[group[~stop]] += 1
+                for row in group[stop]:
+                    in_flight.remove(row)
+        nA = counts[rows, c_hat]
+        counts[rows, c_hat] = -1
+        abstain = pA_lower < 0.5
+        return Certificates(predict=np.where(abstain, ABSTAIN, c_hat),
+                            radius=np.where(abstain, 0.0, rule.radius(pA_lower, sigma)),
+                            pA_lower=pA_lower, c_hat=c_hat, nA=nA, nB=counts.max(axis=1),
+                            n0A=selection[rows, c_hat], n_used=drawn)
 
     def predict(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n: int, alpha: float,
                 seed: int) -> np.ndarray:

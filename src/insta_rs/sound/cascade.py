@@ -50,7 +50,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from insta_rs.analysis import aligned_levels
-from insta_rs.io import read_certification, write_certification
+from insta_rs.io import FIXED_N, read_certification, require_fixed_n, write_certification
 from insta_rs.stats import p_upper_bound, pA_lower_bound
 
 ABSTAIN = -1
@@ -150,6 +150,7 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
         if missing:
             raise ValueError(f"cascade: level {level} certification lacks columns {missing}; "
                              "certify with this package's certify step (published files lack counts)")
+        require_fixed_n(frame, f"cascade (level {level})")
     alphas = {float(a) for frame in aligned.values() for a in frame["alpha"].unique()}
     if len(alphas) != 1:
         raise ValueError(f"cascade: the level certifications use different alpha values {sorted(alphas)}; "
@@ -176,7 +177,7 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
         "pA_lower": bounds.top_lower[row, columns], "c_hat": selected[row, columns], "nA": stack["nA"][row, columns],
         "nB": runner_up[row, columns] if with_nB else np.full(len(columns), UNKNOWN_COUNT),
         "n0A": stack["n0A"][row, columns], "n0": stack["n0"][row, columns], "n": stack["n"][row, columns],
-        "alpha": alpha, "seed": stack["seed"][row, columns],
+        "alpha": alpha, "seed": stack["seed"][row, columns], "n_used": stack["n"][row, columns], "procedure": FIXED_N,
     })
 
 

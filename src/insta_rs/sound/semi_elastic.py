@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ncx2, norm
 
+from insta_rs.io import require_fixed_n
 from insta_rs.stats import pA_lower_bound
 
 NC_NORMAL = 1e9
@@ -109,6 +110,7 @@ def semi_elastic_frame(certification: pd.DataFrame, dim: int, r: float) -> pd.Da
     if missing:
         raise ValueError(f"semi-elastic radii need the certification columns {missing}; "
                          "certify with this package's certify step")
+    require_fixed_n(certification, "semi-elastic radii")
     frame = certification.copy()
     pA_lower = pA_lower_bound(frame["nA"].to_numpy(), frame["n"].to_numpy(), frame["alpha"].to_numpy(dtype=float))
     frame["pA_lower"] = pA_lower

@@ -1,0 +1,36 @@
+"""The sequential-certification benchmark runs end to end on a tiny workload (a random-weight digits CNN
+and the analytic classifier) and prints well-formed tables; its figures are measurements, not assertions."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from insta_rs.checkpoints import save_checkpoint
+from insta_rs.models import build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW = r"^\| {name} \| ([\d,]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+|nan) \| [\d,]+ \|(( [\d.]+ ± [\d.]+ \|){{10}})"
+
+
+def test_sequential_benchmark_prints_its_tables(tmp_path):
+    save_checkpoint(tmp_path / "cohen-0.25" / "checkpoint.pt", build_model("digits_cnn", 10, {"kind": "none"}),
+                    "digits_cnn", 10, {"kind": "none"})
+    command = [sys.executable, str(ROOT / "bench" / "sequential.py"), "--models-dir", str(tmp_path),
+               "--models", "cohen-0.25", "absent", "--levels", "1", "16", "--n", "2000", "--n0", "20",
+               "--examples", "6", "--analytic-examples", "6", "--extra-tolerances", "0.05", "--chunk", "4"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert "absent/checkpoint.pt: skipped" in output
+    for workload in ("cohen-0.25 at level 1", "analytic linear classifier"):
+        table = output[output.index(f"### {workload}"):]
+        fixed = re.search(ROW.format(name="fixed-N Cohen"), table, re.M)
+        assert fixed and fixed.group(1) == "2,000" and fixed.group(2) == "1.000", table
+        for name in ("sequential radius, relative tolerance 0.02", "sequential radius, relative tolerance 0.05",
+                     "sequential decision"):
+            row = re.search(ROW.format(name=re.escape(name)), table, re.M)
+            assert row and 0 < float(row.group(2)) <= 1, (name, table)
+        assert "Radius loss of 'sequential radius, relative tolerance 0.02'" in table
+    analytic = output[output.index("### analytic"):output.index("### Targets")]
+    assert re.search(ROW.format(name="fixed-N Cohen") + r" \d+ \|$", analytic, re.M)  # false certificates column
+    targets = output[output.index("### Targets"):].splitlines()
+    assert len([line for line in targets if line.startswith("| cohen-0.25") or line.startswith("| analytic")]) == 2
