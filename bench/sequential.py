@@ -31,7 +31,7 @@ from insta_rs.analytic import LinearBinary
 from insta_rs.checkpoints import load_model
 from insta_rs.data import test_tensors
 from insta_rs.device import resolve_device
-from insta_rs.levels import level_to_sigma
+from insta_rs.levels import level_sigma
 from insta_rs.procedures import Cohen, Procedure, Sequential
 from insta_rs.runlog import Progress
 from insta_rs.sequential import TABLE_RADII, SequentialRule, SequentialSettings
@@ -209,7 +209,7 @@ def main() -> None:
             x, labels, _ = test_tensors(DIGITS)
             digits = (x[:args.examples], labels.numpy()[:args.examples])
         x, labels = digits
-        sigma = level_to_sigma(level, 0.25)
+        sigma = level_sigma(level, 0.25)
         smoother = Smoother(load_model(checkpoint, device), 10, args.batch_size, device)
         runs = [certify_all(model_name, name, procedure, smoother, x, sigma, args) for name, procedure in named]
         title = f"{model_name} at level {level} (sigma {sigma:.3f}), {len(labels)} test digits"
