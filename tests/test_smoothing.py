@@ -122,3 +122,17 @@ def test_common_noise_couples_levels_and_independent_noise_does_not(linear_model
     independent = smoother.soft_scores(x, sigma, idx, 300, 0, common_noise=False)
     assert np.all(np.abs(common[0::2, 1] - common[1::2, 1]) <= 2 / 300)
     assert np.sum(np.abs(independent[0::2, 1] - independent[1::2, 1]) > 2 / 300) >= 4
+
+
+def test_eq4_is_one_implementation_at_test_and_training_time(linear_model, linear_inputs):
+    """Training's soft scores (noise from the training loop) and the Smoother's (keyed noise) are the same
+    function: fed the same noise vectors they agree exactly."""
+    from insta_rs.noise import SEARCH
+    from insta_rs.training.soft import level_soft_scores
+
+    x, idx, sigma = linear_inputs[:6], np.arange(6), 0.4
+    test_time = Smoother(linear_model, 2, 1000).soft_scores(x, np.full(6, sigma), idx, 50, 3)
+    noise = torch.stack([torch.cat(list(noise_blocks((1, 8, 8), 50, noise_key(3, int(i), SEARCH), torch.Generator())))
+                         for i in idx])
+    training = level_soft_scores(linear_model, x, torch.full((6, 1), sigma), noise)[:, 0]
+    assert np.array_equal(test_time, training.numpy())

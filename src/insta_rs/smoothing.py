@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -37,6 +37,22 @@ class Certificates:
     nB: np.ndarray        # largest estimation count among the other classes
     n0A: np.ndarray       # selection count of c_hat
     n_used: np.ndarray    # estimation samples drawn (n for fixed-N CERTIFY)
+
+
+def per_example(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Reshape a per-example vector ``[B]`` to broadcast against ``x`` of shape ``[B, ...]``."""
+    return values.to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
+
+
+def soft_scores(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, sigma: torch.Tensor,
+                noise: torch.Tensor) -> torch.Tensor:
+    """The soft smoothed classifier of Eq. (4), ``g_soft(x_i, sigma_i) = mean_j softmax f(x_i + sigma_i eps_ij)``,
+    ``[B, C]`` (float32), for ``noise`` ``[B, m, ...]``: one implementation for test time (the keyed streams of
+    :meth:`Smoother.soft_scores`) and training (the training loop's generator); only the noise differs."""
+    batch, m = noise.shape[:2]
+    noisy = x.unsqueeze(1) + per_example(sigma, noise) * noise
+    logits = forward(noisy.reshape(batch * m, *x.shape[1:]))
+    return torch.softmax(logits.float(), dim=1).view(batch, m, -1).mean(dim=1)
 
 
 class Smoother:
@@ -88,6 +104,8 @@ class Smoother:
         return batch, torch.empty(self.batch_size, dtype=torch.long, device=self.device)
 
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        if batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)  # a no-op for the batch buffers
         with autocast(self.device, self.autocast_dtype):
             return self.model(batch)
 
@@ -101,20 +119,28 @@ class Smoother:
             counts.index_add_(0, flat, torch.ones_like(flat))
         return counts.view(len(x), self.num_classes).cpu().numpy()
 
+    @torch.no_grad()
     def soft_scores(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n_samples: int,
                     seed: int, common_noise: bool = True) -> np.ndarray:
-        """``g_soft(x_i, sigma_i) = mean_j softmax f(x_i + sigma_i * eps_j)`` (Eq. 4), ``[len(x), C]``.
+        """:func:`soft_scores` (Eq. 4) of every row of ``x`` at ``sigma``, ``[len(x), C]``, over ``n_samples``
+        noise vectors per row, as many rows per forward pass as ``batch_size`` holds (at least one).
 
         Draws come from the SEARCH stream, independent of the certification samples. With
         ``common_noise`` every sigma of one example uses the same ``eps_j`` (common random numbers);
         otherwise each (example, sigma) pair gets its own draws.
         """
-        sums = torch.zeros((len(x), self.num_classes), dtype=torch.float64, device=self.device)
         keys = [noise_key(seed, int(i), SEARCH) if common_noise else noise_key(seed, int(i), SEARCH, round(s * 1e6))
                 for i, s in zip(idx, sigma)]
-        for owner, logits in self._noisy_logits(x, sigma, keys, n_samples):
-            sums.index_add_(0, owner, torch.softmax(logits.float(), dim=1).double())
-        return (sums / n_samples).cpu().numpy()
+        shape, rows_per_pass = tuple(x.shape[1:]), max(1, self.batch_size // n_samples)
+        scores = np.empty((len(x), self.num_classes))
+        for start in range(0, len(x), rows_per_pass):
+            rows = range(start, min(start + rows_per_pass, len(x)))
+            noise = torch.stack([torch.cat(list(noise_blocks(shape, n_samples, keys[row], self.generator)))
+                                 for row in rows]).to(self.device)
+            sigmas = torch.as_tensor(sigma[rows.start:rows.stop], dtype=torch.float32, device=self.device)
+            scores[rows.start:rows.stop] = soft_scores(self._forward, x[rows.start:rows.stop].to(self.device),
+                                                       sigmas, noise).cpu().numpy()
+        return scores
 
     def certify(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n0: int, n: int,
                 alpha: float, seed: int) -> Certificates:

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from insta_rs.training.soft import draw_noise, per_example
+from insta_rs.smoothing import per_example
+from insta_rs.training.soft import draw_noise
 
 
 def macer_loss_from_logits(logits: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor, macer_lambda: float,

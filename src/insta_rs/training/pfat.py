@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from insta_rs.runlog import Progress
 from insta_rs.training.levels import levels_to_sigma
-from insta_rs.training.soft import draw_noise, label_cr_hat, soft_scores
+from insta_rs.training.soft import draw_noise, label_cr_hat, level_soft_scores
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def grid_levels(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma0:
     """
     all_levels = torch.arange(1, n_levels + 1, device=x.device)
     sigmas = levels_to_sigma(all_levels, sigma0).expand(x.shape[0], -1)
-    scores = soft_scores(model, x, sigmas, draw_noise(x, m2, generator))
+    scores = level_soft_scores(model, x, sigmas, draw_noise(x, m2, generator))
     correct = scores.argmax(dim=2) == labels.view(-1, 1)
     p_label = scores.gather(2, labels.view(-1, 1, 1).expand(-1, n_levels, 1)).squeeze(2)
     cr_hat = label_cr_hat(p_label, sigmas, p_max).masked_fill(~correct, float("-inf"))

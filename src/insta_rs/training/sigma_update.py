@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from insta_rs.training.levels import levels_to_sigma
-from insta_rs.training.soft import draw_noise, label_cr_hat, soft_scores
+from insta_rs.training.soft import draw_noise, label_cr_hat, level_soft_scores
 
 
 def next_levels(levels: torch.Tensor, labels: torch.Tensor, pred_cur: torch.Tensor, pred_fur: torch.Tensor,
@@ -37,7 +37,7 @@ def update_levels(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, level
     model.eval()
     sigma_cur = levels_to_sigma(levels, sigma0)
     sigma_fur = levels_to_sigma(levels + 1, sigma0)
-    scores = soft_scores(model, x, torch.stack([sigma_cur, sigma_fur], dim=1), draw_noise(x, m2, generator))
+    scores = level_soft_scores(model, x, torch.stack([sigma_cur, sigma_fur], dim=1), draw_noise(x, m2, generator))
     model.train(was_training)
     p_label = scores.gather(2, labels.view(-1, 1, 1).expand(-1, 2, 1)).squeeze(2)
     return next_levels(levels, labels, scores[:, 0].argmax(dim=1), scores[:, 1].argmax(dim=1),

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from insta_rs.training.soft import draw_noise, per_example
+from insta_rs.smoothing import per_example
+from insta_rs.training.soft import draw_noise
 
 
 def soft_classifier_loss(model: nn.Module, x_adv: torch.Tensor, labels: torch.Tensor,

@@ -1,8 +1,9 @@
-"""The soft smoothed classifier and its label-based approximate radius (Eq. 4), for training.
+"""The soft smoothed classifier of Eq. 4 and its label-based approximate radius, for training.
 
-``g_soft(x, sigma) = mean_j softmax f(x + sigma * eps_j)`` with ``m`` noise vectors ``eps_j``.
-Every level of one example reuses the same ``eps_j`` (common random numbers), which makes the
-comparison between neighbouring levels far less noisy.
+``g_soft(x, sigma) = mean_j softmax f(x + sigma * eps_j)`` (:func:`insta_rs.smoothing.soft_scores`, the same
+implementation as at test time) with ``m`` noise vectors ``eps_j`` from the training loop's generator. Every
+level of one example reuses the same ``eps_j`` (common random numbers), which makes the comparison between
+neighbouring levels far less noisy.
 """
 
 from __future__ import annotations
@@ -10,31 +11,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from insta_rs.smoothing import per_example, soft_scores
+
 
 def draw_noise(x: torch.Tensor, m: int, generator: torch.Generator) -> torch.Tensor:
     """Standard normal noise ``[B, m, *x.shape[1:]]`` from ``generator`` (on ``x``'s device)."""
     return torch.randn((x.shape[0], m, *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype)
 
 
-def per_example(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Reshape a per-example vector ``[B]`` to broadcast against ``x`` of shape ``[B, ...]``."""
-    return values.to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
-
-
 @torch.no_grad()
-def soft_scores(model: nn.Module, x: torch.Tensor, sigmas: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """``g_soft(x_i, sigmas[i, k])`` for every example and level: ``[B, K, C]`` mean softmax.
-
-    ``sigmas`` is ``[B, K]``; ``noise`` is ``[B, m, ...]`` and shared by the K levels of an example.
-    One forward pass of ``B * m`` inputs per level.
-    """
-    batch, m = noise.shape[:2]
-    scores = []
-    for k in range(sigmas.shape[1]):
-        noisy = x.unsqueeze(1) + per_example(sigmas[:, k], noise) * noise
-        logits = model(noisy.reshape(batch * m, *x.shape[1:]))
-        scores.append(torch.softmax(logits.float(), dim=1).view(batch, m, -1).mean(dim=1))
-    return torch.stack(scores, dim=1)
+def level_soft_scores(model: nn.Module, x: torch.Tensor, sigmas: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """:func:`insta_rs.smoothing.soft_scores` (Eq. 4) of every example at each of its K levels, ``[B, K, C]``:
+    ``sigmas`` is ``[B, K]``, ``noise`` ``[B, m, ...]`` shared by the K levels of an example."""
+    return torch.stack([soft_scores(model, x, sigmas[:, k], noise) for k in range(sigmas.shape[1])], dim=1)
 
 
 def label_cr_hat(p_label: torch.Tensor, sigma: torch.Tensor, p_max: float) -> torch.Tensor:
