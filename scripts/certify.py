@@ -1,12 +1,13 @@
-"""Certify one shard of the test subset with Cohen et al.'s CERTIFY: at every noise level of the
-sweep (one file per level), or at each example's sigma from an assignment TSV (a search's result).
-An interrupted run resumes where it stopped."""
+"""Certify one shard of the test subset with the configured procedure (Cohen et al.'s CERTIFY, or the
+sequential one): at every noise level of the sweep (one file per level), or at each example's sigma from an
+assignment TSV (a search's result). An interrupted run resumes where it stopped."""
 
 import numpy as np
 
 from insta_rs.certify_run import certify_to_tsv
 from insta_rs.job import job_dataset, job_device, job_shard
 from insta_rs.levels import level_sigma
+from insta_rs.procedures import procedure_from_config
 from insta_rs.runlog import setup_step_logging
 from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positions
 
@@ -26,11 +27,14 @@ def main(snakemake) -> None:
                 for level, path in zip(params.levels, snakemake.output)]
     smoother = make_smoother(snakemake.input.model, dataset["num_classes"], batch_size, job_device(snakemake),
                              params.precision)
-    examples_per_chunk = max(1, 16 * batch_size // (certify["n0"] + certify["n"]))  # few partial batches
+    procedure = procedure_from_config(certify)
+    # Rows are saved chunk by chunk; a sequential chunk needs many examples to keep its batches full.
+    fewest = 64 if certify["procedure"] == "sequential" else 1
+    examples_per_chunk = max(fewest, 16 * batch_size // (certify["n0"] + certify["n"]))
     for number, (sigma, path) in enumerate(jobs, start=1):
-        logger.info("certification %d of %d: %s", number, len(jobs), path)
+        logger.info("certification %d of %d: %s (%s)", number, len(jobs), path, procedure.label)
         certify_to_tsv(smoother, x, labels, idx, sigma, path, certify["n0"], certify["n"], certify["alpha"],
-                       certify["seed"], examples_per_chunk, record_time)
+                       certify["seed"], examples_per_chunk, record_time, procedure)
 
 
 main(snakemake)  # noqa: F821

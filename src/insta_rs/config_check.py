@@ -53,6 +53,11 @@ def _two_stage_methods() -> list[str]:
     return list(TWO_STAGE_METHODS)
 
 
+def _certification_procedures() -> list[str]:
+    from insta_rs.procedures import PROCEDURES
+    return list(PROCEDURES)
+
+
 def _datasets() -> list[str]:
     from insta_rs.data import DATASETS
     return list(DATASETS)
@@ -66,6 +71,7 @@ def _pretrained_sources() -> list[str]:
 REGISTRIES: dict[str, Callable[[], list[str]]] = {
     "sound_modes": _sound_modes, "figure_kinds": _figure_kinds, "training_methods": _training_methods,
     "two_stage_methods": _two_stage_methods, "pretrained_sources": _pretrained_sources, "datasets": _datasets,
+    "certification_procedures": _certification_procedures,
 }
 
 
@@ -293,9 +299,22 @@ def _check_references(config: dict) -> None:
                     raise ConfigError(str(error)) from None
 
 
+def _check_procedure(certify: dict) -> None:
+    from insta_rs.procedures import procedure_from_config
+
+    try:
+        procedure_from_config(certify)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if certify["sequential"] and certify["procedure"] != "sequential":
+        raise ConfigError(f"certify.sequential is set but certify.procedure = {certify['procedure']!r}: set "
+                          "certify.procedure: sequential, or remove certify.sequential")
+
+
 def check_relations(config: dict) -> None:
     """Relations the schema cannot check (N0 <= N, subsets, stages, references to models, row results)."""
     certify = config["certify"]
+    _check_procedure(certify)
     if certify["n0"] > certify["n"]:
         raise ConfigError(f"certify.n0 = {certify['n0']} exceeds certify.n = {certify['n']}: "
                           "the selection sample must not be larger than the estimation sample")
@@ -330,11 +349,15 @@ def check_local_files(config: dict) -> None:
 
 def fill_derived(config: dict) -> None:
     """Values derived from others, computed once: ``search.p_max`` (null: ``alpha ** (1 / certify.n)``, the
-    largest lower bound certification can reach, so the search never prefers what it cannot certify)."""
+    largest lower bound certification can reach, so the search never prefers what it cannot certify) and the
+    table radii a sequential certification in decision mode decides (``analysis.radii`` unless given)."""
     from insta_rs.stats import max_certifiable_p
 
     if config["search"].get("p_max") is None:
         config["search"]["p_max"] = max_certifiable_p(config["certify"]["alpha"], config["certify"]["n"])
+    sequential = config["certify"]["sequential"]
+    if sequential.get("mode") == "decision" and "radii" not in sequential:
+        sequential["radii"] = list(config["analysis"]["radii"])
 
 
 def check_config(config: dict, schema_path: str | Path = SCHEMA, local_files: bool = True) -> dict:

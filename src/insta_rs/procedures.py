@@ -13,13 +13,15 @@ with the same settings and every table can say which procedure produced it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Protocol
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Mapping, Protocol
 
 from .sequential import SequentialRule, SequentialSettings
-from .smoothing import Certificates, Smoother
+
+if TYPE_CHECKING:  # the registry is read while the workflow parses its rules: no torch at import
+    import numpy as np
+    import torch
+
+    from .smoothing import Certificates, Smoother
 
 
 class Procedure(Protocol):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from insta_rs import analysis
+from insta_rs.io import FIXED_N
 from insta_rs.layout import Layout
 from insta_rs.tables.paper import PaperRow, paper_row
 from insta_rs.tables.render import Table
@@ -57,6 +58,16 @@ def column_values(frames: Sequence[pd.DataFrame], name: str) -> str:
     return format_values([value for frame in frames if name in frame for value in frame[name]])
 
 
+def procedures_of(frame: pd.DataFrame) -> str:
+    """The certification procedures of a frame's rows (its ``procedure`` column), ``"; "``-separated."""
+    return "; ".join(sorted(set(frame["procedure"].astype(str))))
+
+
+def mean_samples(frame: pd.DataFrame) -> float:
+    """Mean estimation samples per example (``n_used``; N for fixed-N CERTIFY)."""
+    return float(frame["n_used"].mean()) if "n_used" in frame else float("nan")
+
+
 def certification_footer(rows: Sequence[RowResult], show_ass: bool, papers: Sequence[PaperRow]) -> tuple[str, ...]:
     """Footer lines: test subset, N0 / N / alpha as read from the certification TSVs, definitions."""
     frames = [row.frame for row in rows]
@@ -65,10 +76,16 @@ def certification_footer(rows: Sequence[RowResult], show_ass: bool, papers: Sequ
     alpha_text = f"alpha = {column_values(uncorrected, 'alpha')}" if uncorrected else ""
     if corrected:
         alpha_text += f"{'; ' if uncorrected else ''}alpha/K rows: alpha = {column_values(corrected, 'alpha')}"
+    procedures = sorted({name for frame in frames for name in procedures_of(frame).split("; ")})
     lines = [f"Test subset: {describe_subsets(frames)}.",
              f"Certification (from the TSVs): N0 = {column_values(frames, 'n0')}, N = {column_values(frames, 'n')}, "
-             f"{alpha_text}.",
+             f"{alpha_text}; procedure {', '.join(procedures)}.",
              ACR_DEFINITION + " Each row's 'definition' names what its numbers guarantee."]
+    if procedures != [FIXED_N]:
+        lines.append("Procedures: cohen = Cohen et al.'s CERTIFY with N samples for every example; sequential:<mode>:"
+                     "... = anytime-valid rounds with N the cap (insta_rs.sequential; mode, tolerance or decided "
+                     "radii, first round x growth, the cap's share of alpha); 'samples' = mean estimation samples "
+                     "per example.")
     if show_ass:
         lines.append("ASS = average search steps, the mean number of noise levels a search evaluated per example.")
     for table, setting in sorted({(p.table, p.setting) for p in papers}):
@@ -95,7 +112,8 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
                   "definition": row.definition, "level": row.level,
                   "sigma": row.sigma,
                   **{f"ca_{r:g}": v for r, v in zip(radii, cert_acc)}, "acr": analysis.acr(row.frame),
-                  "ass": row.ass, "n_examples": len(row.frame),
+                  "ass": row.ass, "n_examples": len(row.frame), "procedure": procedures_of(row.frame),
+                  "mean_samples": mean_samples(row.frame),
                   **{f"paper_ca_{r:g}": paper.cert_acc_at(r) if paper else None for r in radii},
                   "paper_acr": paper.acr if paper else None, "paper_ass": paper.ass if paper else None}
         cell = {"Method": spec["label"], "sigma": row.sigma_text,
@@ -103,7 +121,7 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
                    for r, v in zip(radii, cert_acc)},
                 "ACR": with_paper(number["acr"], paper.acr if paper else None, 3),
                 "ASS": with_paper(row.ass, paper.ass if paper else None, 3),
-                "definition": row.definition}
+                "samples": f"{number['mean_samples']:,.0f}", "definition": row.definition}
         numbers.append(number)
         cells.append(cell)
     show_ass = any(row.ass is not None for row in results)
@@ -111,6 +129,8 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
     if not show_ass:
         numbers_frame = numbers_frame.drop(columns=["ass", "paper_ass"])
         cells_frame = cells_frame.drop(columns=["ASS"])
+    if set(numbers_frame["procedure"]) == {FIXED_N}:  # N estimation samples for every example: the footer says N
+        cells_frame = cells_frame.drop(columns=["samples"])
     footer = certification_footer(results, show_ass, papers)
     if len(specs) > len(table_cfg["rows"]):
         footer += (COMPANION_NOTE,)
