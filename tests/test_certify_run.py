@@ -1,8 +1,10 @@
+import logging
+
 import numpy as np
 import pytest
 
 from insta_rs.certify_run import certify_to_tsv
-from insta_rs.io import CERTIFY_COLUMNS, merge_tsvs, read_certification
+from insta_rs.io import CERTIFY_COLUMNS, merge_tsvs, read_certification, row_problem, write_certification_rows
 from insta_rs.procedures import Cohen, Sequential
 from insta_rs.sequential import SequentialSettings
 from insta_rs.smoothing import Smoother
@@ -104,3 +106,58 @@ def test_merge_rejects_mismatched_headers(tmp_path):
     (tmp_path / "b.tsv").write_text("idx\tother\n")
     with pytest.raises(ValueError, match="header differs"):
         merge_tsvs([tmp_path / "a.tsv", tmp_path / "b.tsv"], tmp_path / "out.tsv")
+
+
+DAMAGES = {  # one damaged copy of row 3 (its index in the file: line 5) in a partial file: dropped and redone
+    "binary bytes": lambda row: row.encode()[:20] + b"\xff\xfe\x00\x81\n",
+    "predict is not a number": lambda row: with_field(row, "predict", "x").encode(),
+    "label not a class": lambda row: with_field(row, "label", "7").encode(),
+    "pA_lower above 1": lambda row: with_field(row, "pA_lower", "1.500000").encode(),
+    "radius not sigma * PhiInv(pA_lower)": lambda row: with_field(
+        row, "radius", f"{2 * float(row.split(chr(9))[CERTIFY_COLUMNS.index('radius')]) + 0.1:.6f}").encode(),
+    "counts beyond N": lambda row: with_field(row, "nA", "501").encode(),
+    "correct disagrees": lambda row: with_field(row, "correct", str(1 - int(row.split(chr(9))[4]))).encode(),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES)
+def test_a_damaged_row_is_dropped_named_and_redone(linear_model, linear_inputs, tmp_path, caplog, damage):
+    x = linear_inputs[:6]
+    run(linear_model, x, tmp_path / "reference.tsv")
+    reference = (tmp_path / "reference.tsv").read_text().splitlines(keepends=True)
+    partial = tmp_path / "out.tsv.partial"
+    partial.write_bytes("".join(reference[:4]).encode() + damage(reference[4]))
+    with caplog.at_level(logging.WARNING):
+        run(linear_model, x, tmp_path / "out.tsv")
+    assert (tmp_path / "out.tsv").read_bytes() == (tmp_path / "reference.tsv").read_bytes()
+    assert f"{partial}: dropped 1 rows (line 5:" in caplog.text
+
+
+def test_a_partial_that_is_not_ours_is_set_aside_and_redone(linear_model, linear_inputs, tmp_path, caplog):
+    x = linear_inputs[:4]
+    run(linear_model, x, tmp_path / "reference.tsv")
+    partial = tmp_path / "out.tsv.partial"
+    partial.write_bytes(b"\x00\x01 not a header\n" + bytes(range(256)))
+    with caplog.at_level(logging.WARNING):
+        run(linear_model, x, tmp_path / "out.tsv")
+    assert (tmp_path / "out.tsv").read_bytes() == (tmp_path / "reference.tsv").read_bytes()
+    aside = tmp_path / "out.tsv.partial.damaged"
+    assert aside.read_bytes().startswith(b"\x00\x01 not a header")  # kept, not deleted
+    assert f"moved it to {aside}" in caplog.text
+
+
+def test_readers_name_the_file_and_line_of_a_bad_value(linear_model, linear_inputs, tmp_path):
+    run(linear_model, linear_inputs[:3], tmp_path / "ok.tsv")
+    lines = (tmp_path / "ok.tsv").read_text().splitlines(keepends=True)
+    (tmp_path / "bad.tsv").write_text("".join(lines[:2]) + with_field(lines[2], "predict", "x") + lines[3])
+    with pytest.raises(ValueError, match=r"bad.tsv, line 3: predict = 'x' is not a valid value"):
+        read_certification(tmp_path / "bad.tsv")
+
+
+def test_a_bad_final_row_is_never_written(tmp_path):
+    good = "10\t0\t0\t0.500000\t1\t0.0000\t0.500000\t0.841345\t0\t500\t0\t50\t50\t500\t0.001\t3\t500\tcohen\n"
+    assert row_problem(good.rstrip("\n").split("\t"), 2, cohen_radius=True) is None
+    bad = with_field(good, "radius", "0.900000")
+    with pytest.raises(ValueError, match=r"out.tsv, line 3: radius 0.9 exceeds"):
+        write_certification_rows(tmp_path / "out.tsv", [good, bad], 2, cohen_radius=True)
+    assert not (tmp_path / "out.tsv").exists()

@@ -180,3 +180,28 @@ def test_import_configured_model_rejects_wrong_settings(cohen_archive, tmp_path)
     with pytest.raises(ValueError, match="sha256 mismatch"):
         checkpoints.import_configured_model(root / "models.tar.gz", "m", entry, 10, out)
     assert not out.exists()
+
+
+def test_truncated_or_foreign_files_name_the_model_the_file_and_the_remedy(cohen_archive, tmp_path):
+    """A truncated download and a file that is no checkpoint at all: one message with the config key, the file and
+    what to do (re-fetch the archive, or fix pretrained.path), not torch's internals."""
+    root, _ = cohen_archive
+    checkpoint = root / COHEN_MEMBER
+    truncated = tmp_path / "truncated.pth.tar"
+    truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    foreign = tmp_path / "random.pth"
+    foreign.write_bytes(np.random.default_rng(0).bytes(4096))
+    entry = {"arch": "cifar_resnet110", "input_layer": CIFAR_MEANSTD,
+             "pretrained": {"source": "cohen", "member": COHEN_MEMBER}}
+    out = tmp_path / "checkpoint.pt"
+    for path, remedy in ((truncated, f"delete {truncated}"), (foreign, f"delete {foreign}")):
+        with pytest.raises(ValueError) as error:
+            checkpoints.import_configured_model(path, "cohen-0.50", entry, 10, out)
+        message = str(error.value)
+        assert message.startswith(f"models.cohen-0.50: {path} is truncated or not a torch checkpoint")
+        assert remedy in message and "PytorchStreamReader" not in message and "weights_only" not in message
+    local = {**entry, "pretrained": {**entry["pretrained"], "path": str(truncated)}}
+    with pytest.raises(ValueError, match=r"fix models\.cohen-0\.50\.pretrained\.path"):
+        checkpoints.import_configured_model(truncated, "cohen-0.50", local, 10, out)
+    with pytest.raises(ValueError, match=f"delete {foreign} and re-run the rule"):
+        checkpoints.load_model(foreign)

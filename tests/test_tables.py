@@ -270,13 +270,13 @@ def test_a_sequential_row_says_its_procedure_and_samples(results_dir: Path) -> N
     path = results_dir / "certify" / "m" / "level2.tsv"
     frame = read_certification(path)
     frame["procedure"] = "sequential:radius:rel0.02:100x1.25:cap0.5"
-    frame["n_used"] = [125, 1000, 245, 1000, 600, 382]
+    frame["n_used"], frame["nB"] = [1000, 1000, 600, 1000, 800, 600], 0  # at least nA (level 2's counts)
     write_frame(frame, path)
     table = build.build_table("t", {"rows": [{"label": "seq", "model": "m", "result": "level:2"},
                                              {"label": "fixed", "model": "m", "result": "level:4"}]},
                               Layout(str(results_dir)), N_LEVELS, SIGMA0, [0.0])
-    assert table.cells["samples"].tolist() == ["559", "1,000"]
-    assert table.numbers["mean_samples"].tolist() == pytest.approx([3352 / 6, 1000])
+    assert table.cells["samples"].tolist() == ["833", "1,000"]
+    assert table.numbers["mean_samples"].tolist() == pytest.approx([5000 / 6, 1000])
     assert "procedure cohen, sequential:radius:rel0.02:100x1.25:cap0.5" in table.footer[1]
     assert any(line.startswith("Procedures: cohen = Cohen et al.'s CERTIFY") for line in table.footer)
     fixed_only = build.build_table("t", {"rows": [{"label": "fixed", "model": "m", "result": "level:4"}]},

@@ -83,3 +83,13 @@ def test_constant_sigma_baseline_has_no_levels(tmp_path):
     assert final["levels"] is None and final["meta"]["sigma_assignment_seconds"] == 0
     assert set(final) == {"arch", "num_classes", "input_layer", "state_dict", "epoch", "optimizer", "scheduler",
                           "rng", "levels", "meta"}
+
+
+def test_a_damaged_partial_checkpoint_is_set_aside_and_training_restarts(tmp_path, uninterrupted, caplog):
+    assert run(tmp_path, stop_after_epoch=1) is None
+    partial = tmp_path / "stage1.pt.partial"
+    partial.write_bytes(partial.read_bytes()[:1000])  # as a full disk or a damaged copy leaves it
+    with caplog.at_level("WARNING"):
+        assert_same(uninterrupted, run(tmp_path))
+    assert (tmp_path / "stage1.pt.partial.damaged").stat().st_size == 1000
+    assert "truncated or not a torch checkpoint" in caplog.text

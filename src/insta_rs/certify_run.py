@@ -2,9 +2,11 @@
 a re-run keeps every valid row and certifies only what is missing, and the final file appears
 atomically, in test-subset order, when every example is done.
 
-A row is kept only if it parses, belongs to the requested examples, is not a duplicate, and was
-made with the same sigma, N0, N, alpha, seed and procedure (:mod:`insta_rs.procedures`, its settings
-included); a truncated last line (no newline) is dropped.
+A row is kept only if it is valid (types, ranges, radius consistent with sigma and pA_lower:
+:func:`insta_rs.io.row_problem`), belongs to the requested examples, is not a duplicate, and was made with the
+same sigma, N0, N, alpha, seed and procedure (:mod:`insta_rs.procedures`, its settings included); a truncated
+last line, or one that is not text, is dropped. A partial file that is not ours at all is moved aside, never
+deleted. The final file is checked row by row before it is renamed into place.
 """
 
 from __future__ import annotations
@@ -17,44 +19,52 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .io import CERTIFY_COLUMNS, atomic_write, format_certify_row
+from .io import CERTIFY_COLUMNS, CERTIFY_HEADER, atomic_write, format_certify_row, row_problem, set_aside, write_certification_rows
 from .procedures import Cohen, Procedure
 from .runlog import Progress
 from .smoothing import Smoother
 
 logger = logging.getLogger(__name__)
-HEADER = "\t".join(CERTIFY_COLUMNS) + "\n"
 
 
-def _valid_rows(partial: Path, expected: dict[int, dict]) -> dict[int, str]:
-    """Rows of a partial file that match ``expected[idx]`` (sigma, n0, n, alpha, seed, procedure); others
-    are dropped."""
+def _valid_rows(partial: Path, expected: dict[int, dict], num_classes: int, cohen_radius: bool) -> dict[int, str]:
+    """Rows of a partial file that are valid (:func:`insta_rs.io.row_problem`), not duplicated, and match
+    ``expected[idx]`` (sigma, n0, n, alpha, seed, procedure); the others are dropped with a warning naming the
+    file and lines. A file whose header is not ours is set aside. Read as bytes: a line that is not text (a
+    damaged disk block, a crash mid-write) is one more invalid row."""
     if not partial.exists():
         return {}
-    text = partial.read_text()
-    if not text.startswith(HEADER):
-        logger.warning("%s has an unexpected header; starting it again", partial)
+    lines = partial.read_bytes().split(b"\n")
+    if lines[0] + b"\n" != CERTIFY_HEADER.encode():
+        set_aside(partial, "its header is not a certification header")
         return {}
-    lines = text[len(HEADER):].split("\n")
     kept: dict[int, str] = {}
-    for line in lines[:-1]:  # the last element is "" or a line cut short by an interruption
-        fields = line.split("\t")
-        if len(fields) != len(CERTIFY_COLUMNS):
-            continue
-        row = dict(zip(CERTIFY_COLUMNS, fields))
+    dropped: list[str] = []
+    for number, raw in enumerate(lines[1:-1], start=2):  # the last element is b"" or a line cut short
         try:
-            idx = int(row["idx"])
-            want = expected.get(idx)
-            same = want is not None and idx not in kept and row["procedure"] == want["procedure"] and all(
-                np.isclose(float(row[key]), want[key], rtol=0, atol=5e-7) for key in ("sigma", "alpha")
-            ) and all(int(row[key]) == want[key] for key in ("n0", "n", "seed"))
-        except ValueError:
+            fields = raw.decode("utf-8").split("\t")
+        except UnicodeDecodeError:
+            dropped.append(f"line {number}: not text")
             continue
-        if same:
-            kept[idx] = line + "\n"
-    dropped = len([line for line in lines if line]) - len(kept)
+        problem = row_problem(fields, num_classes, cohen_radius)
+        if problem is None:
+            row = dict(zip(CERTIFY_COLUMNS, fields))
+            want = expected.get(int(row["idx"]))
+            if want is None or int(row["idx"]) in kept:
+                problem = "not an example of this job, or a duplicate"
+            elif row["procedure"] != want["procedure"] or not all(
+                    abs(float(row[key]) - want[key]) <= 5e-7 for key in ("sigma", "alpha")) or not all(
+                    int(row[key]) == want[key] for key in ("n0", "n", "seed")):
+                problem = "made with other settings (sigma, N0, N, alpha, seed or procedure)"
+        if problem is None:
+            kept[int(row["idx"])] = "\t".join(fields) + "\n"
+        else:
+            dropped.append(f"line {number}: {problem}")
+    if lines[-1]:
+        dropped.append(f"line {len(lines)}: cut short")
     if dropped:
-        logger.warning("%s: dropped %d invalid, stale or duplicate rows", partial, dropped)
+        logger.warning("%s: dropped %d rows (%s%s); they are certified again", partial, len(dropped),
+                       "; ".join(dropped[:5]), "; ..." if len(dropped) > 5 else "")
     return kept
 
 
@@ -69,9 +79,9 @@ def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx:
     expected = {int(i): {"sigma": float(s), "n0": n0, "n": n, "alpha": alpha, "seed": seed,
                          "procedure": procedure.label}
                 for i, s in zip(idx, sigma)}
-    done = _valid_rows(partial, expected)
+    done = _valid_rows(partial, expected, smoother.num_classes, procedure.cohen_radius)
     with atomic_write(partial) as handle:  # rewrite with only the valid rows, then append
-        handle.write(HEADER + "".join(done.values()))
+        handle.write(CERTIFY_HEADER + "".join(done.values()))
     todo = np.array([pos for pos, i in enumerate(idx) if int(i) not in done], dtype=int)
     if len(done):
         logger.info("resuming %s: %d of %d examples already certified", out_path, len(done), len(idx))
@@ -97,7 +107,6 @@ def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx:
             handle.flush()
             os.fsync(handle.fileno())
             progress.update(len(chunk))
-    with atomic_write(out_path) as handle:
-        handle.write(HEADER + "".join(done[int(i)] for i in idx))
+    write_certification_rows(out_path, [done[int(i)] for i in idx], smoother.num_classes, procedure.cohen_radius)
     partial.unlink()
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +53,13 @@ def _torch_load(path: str | os.PathLike, map_location: str | torch.device) -> ob
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
+        if "Unsupported global" not in str(error):  # not a pickle of tensors at all ("Unsupported operand", ...)
+            raise ValueError(f"{path} is truncated or not a torch checkpoint (UnpicklingError)") from error
         raise ValueError(f"{path} holds objects other than tensors and plain containers, so it is not a "
-                         f"Cohen/SmoothAdv/MACER/insta-rs checkpoint; refusing a full unpickle "
-                         f"(it could run code): {error}") from error
+                         f"Cohen/SmoothAdv/MACER/insta-rs checkpoint (refusing a full unpickle: it could run "
+                         f"code)") from error
+    except (RuntimeError, EOFError, OSError, ValueError) as error:  # torch: "PytorchStreamReader failed ..."
+        raise ValueError(f"{path} is truncated or not a torch checkpoint ({type(error).__name__})") from error
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, arch: str, num_classes: int,
@@ -85,7 +91,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
     """The model stored in our checkpoint at ``path``, on ``device``, in eval mode."""
-    record = load_checkpoint(path, map_location=device)
+    try:
+        record = load_checkpoint(path, map_location=device)
+    except ValueError as error:
+        raise ValueError(f"{error}: delete {path} and re-run the rule that makes it (training or "
+                         "import_pretrained)") from error
     model = build_model(record["arch"], record["num_classes"], record["input_layer"])
     _load_strictly(model, record["state_dict"], str(path))
     return model.to(device).eval()
@@ -189,8 +199,14 @@ def import_configured_model(foreign: str | os.PathLike, model_name: str, entry: 
         fetch.verify_sha256(foreign, pretrained["sha256"])
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    remedy = (f"fix {key}.pretrained.path" if pretrained.get("path") else
+              f"delete {foreign} and run the workflow again to fetch it anew")
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".extract.") as work_dir:
-        checkpoint = fetch.resolve_checkpoint(foreign, member, work_dir)
-        return import_pretrained(checkpoint, published["layout"], entry["arch"], num_classes, entry["input_layer"],
-                                 out_path, meta={"imported_from": f"{foreign} :: {member}", "model": model_name,
-                                                 "source": source, "member": member})
+        try:
+            checkpoint = fetch.resolve_checkpoint(foreign, member, work_dir)
+            return import_pretrained(checkpoint, published["layout"], entry["arch"], num_classes,
+                                     entry["input_layer"], out_path,
+                                     meta={"imported_from": f"{foreign} :: {member}", "model": model_name,
+                                           "source": source, "member": member})
+        except (ValueError, OSError, EOFError, tarfile.TarError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{key}: {error}; {remedy}") from error

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the registry is read while the workflow parses its rules: n
 
 class Procedure(Protocol):
     label: str
+    cohen_radius: bool  # every radius is sigma * PhiInv(pA_lower) (Cohen et al. Theorem 1)
 
     def certify(self, smoother: Smoother, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n0: int, n: int,
                 alpha: float, seed: int) -> Certificates:
@@ -37,6 +38,7 @@ class Cohen:
     """Cohen et al.'s CERTIFY: ``n`` estimation samples for every example."""
 
     label: str = "cohen"
+    cohen_radius: bool = True
 
     @classmethod
     def from_config(cls, certify: Mapping) -> Cohen:
@@ -60,6 +62,11 @@ class Sequential:
     @property
     def label(self) -> str:
         return self.settings.label()
+
+    @property
+    def cohen_radius(self) -> bool:
+        """Radius mode reports sigma * PhiInv(pA_lower); decision mode the largest table radius below it."""
+        return self.settings.mode == "radius"
 
     def certify(self, smoother: Smoother, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n0: int, n: int,
                 alpha: float, seed: int) -> Certificates:

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from insta_rs.device import autocast
 from insta_rs.checkpoints import load_checkpoint, save_checkpoint
-from insta_rs.io import atomic_write
+from insta_rs.io import atomic_write, set_aside
 from insta_rs.training.config import StageConfig
 from insta_rs.training.methods import METHODS
 from insta_rs.training.levels import level_histogram, levels_to_sigma, write_levels_tsv
@@ -179,7 +179,12 @@ def train_stage(model: nn.Module, train_set: Dataset, stage: StageConfig, policy
     data_gen, noise_gen = torch.Generator(), torch.Generator(device=device)
     levels, history, level_history = initial_levels(policy, n_examples), [], {}
     start_epoch = 1
-    saved = load_checkpoint(partial_path) if partial_path.exists() else None
+    saved = None
+    if partial_path.exists():
+        try:
+            saved = load_checkpoint(partial_path)
+        except ValueError as error:  # damaged (a crash mid-write cannot do it: saves are atomic)
+            set_aside(partial_path, str(error))
     if saved is not None and saved["meta"]["fingerprint"] != run_id:
         logger.warning("%s was written with other settings; starting afresh", partial_path)
         saved = None
