@@ -20,6 +20,7 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 CONFIGS = {"paper-cifar10": [ROOT / "config" / "paper-cifar10.yaml"],  # config files, later ones overlaid
            "paper-imagenet": [ROOT / "config" / "paper-imagenet.yaml"],
            "imagenet-table4-only": [ROOT / "config" / "paper-imagenet.yaml", ROOT / "config" / "imagenet-table4-only.yaml"],
+           "imagenet-sequential": [ROOT / "config" / "paper-imagenet.yaml", ROOT / "config" / "sequential.yaml"],
            "gpu-hour-cifar10": [ROOT / "config" / "gpu-hour-cifar10.yaml"]}
 PAPER_TABLES = {"paper-cifar10": ["table1", "table2", "table3", "table5", "table6"], "paper-imagenet": ["table4"]}
 
@@ -143,6 +144,7 @@ def expected_imagenet_table4_only(config: dict) -> dict[str, int]:
 
 
 EXPECTED = {"paper-cifar10": expected_cifar10_paper, "paper-imagenet": expected_imagenet_paper,
+            "imagenet-sequential": expected_imagenet_paper,  # the same jobs; the alpha/K companion row is left out
             "imagenet-table4-only": expected_imagenet_table4_only, "gpu-hour-cifar10": expected_gpu_hour}
 
 

@@ -62,9 +62,11 @@ class Plan:
 
     # ------------------------------------------------------------------------------------------ tables
     def sound_companions(self) -> dict:
-        """``sound.models`` and ``sound.modes``: the sound companions of a table's per-instance rows."""
+        """``sound.models`` and ``sound.modes``: the sound companions of a table's per-instance rows, and whether
+        certification has fixed N (the alpha/K and sound companions need it)."""
         sound = self.config.get("sound", {})
-        return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", []))}
+        return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", [])),
+                "fixed_n": self.config["certify"]["procedure"] == "cohen"}
 
     def table_names(self) -> list[str]:
         """Every table of the run: the configured ones, ``b3`` when ``analysis.b3`` is set, and
