@@ -180,12 +180,17 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
     })
 
 
-def write_certification(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a frame with :data:`insta_rs.io.CERTIFY_COLUMNS` as our certification TSV, atomically."""
+def write_certification(frame: pd.DataFrame, path: str | os.PathLike, extra_columns: Sequence[str] = ()) -> None:
+    """Write a frame with :data:`insta_rs.io.CERTIFY_COLUMNS` as our certification TSV, atomically, followed by
+    ``extra_columns`` (integers as they are, other numbers with 6 significant digits;
+    :func:`insta_rs.io.read_certification` keeps them)."""
+    extra_columns = list(extra_columns)
     with atomic_write(path) as handle:
-        handle.write("\t".join(CERTIFY_COLUMNS) + "\n")
-        for row in frame[CERTIFY_COLUMNS].to_dict("records"):
-            handle.write(format_certify_row(row))
+        handle.write("\t".join(CERTIFY_COLUMNS + extra_columns) + "\n")
+        for row in frame[CERTIFY_COLUMNS + extra_columns].to_dict("records"):
+            extra = "".join(f"\t{row[name]}" if isinstance(row[name], (int, np.integer)) else f"\t{row[name]:.6g}"
+                            for name in extra_columns)
+            handle.write(format_certify_row(row).rstrip("\n") + extra + "\n")
 
 
 def cascade_from_level_files(level_paths: Sequence[str | os.PathLike], out_path: str | os.PathLike,
