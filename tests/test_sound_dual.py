@@ -16,6 +16,7 @@ from scipy.stats import norm
 from insta_rs.data import TensorImageDataset
 from insta_rs.io import read_certification
 from insta_rs.levels import sigma_levels
+from insta_rs.models import build_model
 from insta_rs.smoothing import Smoother
 from insta_rs.sound import audit, dual
 from insta_rs.sound.cascade import write_certification
@@ -310,3 +311,30 @@ def test_dual_predictor_answers_like_the_half_space_and_abstains_with_its_select
     assert answers[0] == -1  # the selector's smoothed probability is 1/2 there: PREDICT abstains
     certain = np.abs(selector_model.distance(x)) > 0.5
     assert certain.sum() >= 5 and np.all(answers[certain] == truth[certain])
+
+
+def test_training_split_labels_do_not_depend_on_the_chunking(caplog):
+    digits = {"name": "digits", "num_classes": 10, "validation_size": 200}
+    torch.manual_seed(0)
+    smoother = Smoother(build_model("digits_cnn", 10, {"kind": "none"}), num_classes=10, batch_size=4096)
+    with caplog.at_level("INFO", logger="insta_rs.sound.dual"):
+        whole = dual.label_training_split(smoother, digits, (1, 4), 0.25, 20, 0.99, seed=4, chunk=5000)
+    chunked = dual.label_training_split(smoother, digits, (1, 4), 0.25, 20, 0.99, seed=4, chunk=300)
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert whole["index"].tolist() == list(range(len(whole))) and set(whole["label"]) == set(range(10))
+    assert "levels by class" in caplog.text
+
+
+def test_dual_from_level_files_writes_the_dual_frame(tmp_path):
+    levels = (1, 4)
+    selector = certification([0, 1], [2, 3], [1, 0], [0.6, 0.2], 0.5, 0.0005, seed=1)
+    paths = {}
+    for level, sigma in zip(levels, dual.candidate_sigmas(levels, 0.25)):
+        paths[level] = tmp_path / f"level{level}.tsv"
+        write_certification(certification([0, 1], [2, 3], [2, 3], [0.4, 0.5], sigma, 0.001, seed=0), paths[level])
+    write_certification(selector, tmp_path / "selector.tsv")
+    frame = dual.dual_from_level_files(tmp_path / "selector.tsv", paths, levels, 0.25, 0.0005, tmp_path / "dual.tsv")
+    back = read_certification(tmp_path / "dual.tsv")
+    assert back["predict"].tolist() == frame["predict"].tolist() == [2, 3]
+    assert np.allclose(back["sigma"], [0.5, 0.25]) and np.allclose(back["alpha"], 0.001)
+    assert np.all(back["radius"] <= back["radius_selector"] + 1e-6)
