@@ -50,7 +50,7 @@ import torch
 from torch.utils.data import Dataset
 
 from insta_rs import search
-from insta_rs.analysis import aligned_levels, recertified_frame
+from insta_rs.analysis import aligned_levels, certification_alpha, recertified_frame
 from insta_rs.collapse import class_level_counts, format_class_level_counts
 from insta_rs.data import load_split
 from insta_rs.device import autocast_dtype
@@ -290,8 +290,7 @@ def dual_frame(selector: pd.DataFrame, classifier: pd.DataFrame, levels: Sequenc
     if np.any(selector["seed"].to_numpy() == classifier["seed"].to_numpy()):
         raise ValueError("the selector and the classifier were certified with the same noise seed; give the "
                          "selector its own (sound.dual.seed different from certify.seed)")
-    alpha_sel = float(selector["alpha"].iloc[0])
-    alpha_cls = float(classifier["alpha"].iloc[0])
+    alpha_sel, alpha_cls = certification_alpha(selector), certification_alpha(classifier)
     result = combine(selector["predict"].to_numpy(), selector["radius"].to_numpy(dtype=float),
                      classifier["predict"].to_numpy(), classifier["radius"].to_numpy(dtype=float))
     frame = classifier.copy()
