@@ -77,9 +77,9 @@ def row(label: str, sigma: str, frame: pd.DataFrame, radii: list[float], num_cla
 
 
 def selector_stage(method: str, sigma_sel: float, args) -> object:
-    """Cohen's schedule (x0.1 at 1/3 and 2/3 of the epochs); SmoothAdv with eps = 2 sigma_sel, 5 steps, 1 copy."""
-    method = {"method": "smoothadv", "m_train": 1, "steps": 5, "warmup": 10} if method == "smoothadv" \
-        else {"method": "gaussian"}
+    """Cohen's schedule (x0.1 at 1/3 and 2/3 of the epochs); SmoothAdv with eps = 2 sigma_sel."""
+    method = {"method": "smoothadv", "m_train": args.smoothadv_copies, "steps": args.smoothadv_steps, "warmup": 10} \
+        if method == "smoothadv" else {"method": "gaussian"}
     return parse_stage({**method, "sigma": sigma_sel, "epochs": args.selector_epochs, "batch_size": 64,
                         "lr": args.selector_lr, "milestones": [args.selector_epochs // 3, 2 * args.selector_epochs // 3]},
                        "fixed", "bench.selector")
@@ -237,6 +237,8 @@ def main() -> None:
     parser.add_argument("--selector-lr", type=float, default=0.1)
     parser.add_argument("--selector-method", choices=["gaussian", "smoothadv"], nargs="+",
                         default=["gaussian", "smoothadv"])
+    parser.add_argument("--smoothadv-steps", type=int, default=5, help="PGD steps of a SmoothAdv selector")
+    parser.add_argument("--smoothadv-copies", type=int, default=1, help="noisy copies (m_train) of a SmoothAdv selector")
     parser.add_argument("--label-m", type=int, default=100, help="noise vectors per example for the labels")
     parser.add_argument("--label-seed", type=int, default=2)
     parser.add_argument("--selector-seed", type=int, default=1, help="the selector's certification seed")
@@ -253,8 +255,10 @@ def main() -> None:
     splits = {name: Split(cfg["dataset"], name) for name in ("train", "validation", "test")}
     out = [f"# Dual RS on the digits demo ({len(splits['test'].idx)} test digits, N0 = {cfg['certify']['n0']}, "
            f"N = {cfg['certify']['n']}, alpha = {cfg['certify']['alpha']})", "",
+           f"`{' '.join(sys.argv)}`", "",
            f"Models from {args.results}. Selector: digits_cnn, {args.selector_epochs} epochs (lr {args.selector_lr}, "
-           f"x0.1 at 1/3 and 2/3), hard labels from Eq. 4 with the label (m = {args.label_m}); grid (validation "
+           f"x0.1 at 1/3 and 2/3; SmoothAdv: eps = 2 sigma_sel, {args.smoothadv_steps} steps, "
+           f"{args.smoothadv_copies} noisy copies), hard labels from Eq. 4 with the label (m = {args.label_m}); grid (validation "
            f"only): training {args.selector_method} x levels {[list(c) for c in args.candidates]} x sigma_sel "
            f"{args.sigma_sel} x alpha_sel / alpha {args.selector_share}. Every row below is on the same test digits; "
            "the classifier of Dual RS is the level files' certification re-certified at alpha_cls, the selector is "
