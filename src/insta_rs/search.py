@@ -150,7 +150,11 @@ def labelled_uniform_criterion(smoother: Smoother, x: torch.Tensor, labels: np.n
     ``sigma PhiInv(g_soft_y)`` when its label is the soft prediction with ``g_soft_y > 1/2`` and 0 otherwise, as
     the certified ACR counts ``sigma PhiInv(pA_lower)`` for correct certified predictions; it uses the m soft
     scores (no confidence bound, no hard counts), so it is an estimate of the ACR, not a certified one.
-    The label-free :func:`uniform_criterion` counts confident wrong predictions too.
+    The label-free :func:`uniform_criterion` counts confident wrong predictions too. Where the softmax is flat
+    (SmoothAdv-trained models) ``g_soft_y`` rarely exceeds 1/2 even when the hard votes are unanimous, and the
+    estimate can rank the levels wrongly (the digits demo's setting-2 model: 0.018 at level 1 against a certified
+    validation ACR of 0.277, and it prefers level 16); choosing by the certified ACR of validation
+    certifications (:func:`insta_rs.analysis.best_uniform_acr` on them) does not have that failure.
     """
     return _mean_positive_radius(
         lambda sigma: label_aware_radius(smoother, x, labels, idx, np.full(len(x), sigma), n_samples, p_max, seed,
