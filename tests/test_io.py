@@ -29,7 +29,7 @@ def test_files_without_a_procedure_are_fixed_n_and_only_those_are_recomputed(tmp
     require_fixed_n(frame, "test")
     assert bonferroni_frame(frame, 4)["alpha"].iloc[0] == pytest.approx(0.00025)
     frame["procedure"] = "sequential:radius:rel0.02:100x1.25:cap0.5"
-    with pytest.raises(ValueError, match="alpha/K correction recomputes fixed-N.*certify.procedure: cohen"):
+    with pytest.raises(ValueError, match="re-certifying at another alpha recomputes fixed-N.*certify.procedure: cohen"):
         bonferroni_frame(frame, 4)
 
 

@@ -105,6 +105,6 @@ def test_violation_count_counts_pairs_within_the_claimed_radius():
 def test_report_text_names_the_pair():
     report = falsify(n_points=61)
     assert report.counterexample is not None and report.rule_violations > 0
-    assert report.cascade_violations == 0 and report.semi_elastic_violations == 0
+    assert report.cascade_violations == 0 and report.semi_elastic_violations == 0 and report.dual_violations == 0
     text = describe(report, DIM, RHO)
-    assert "claims radius" in text and "| cascade (sound) | 0 |" in text
+    assert "claims radius" in text and "| cascade (sound) | 0 |" in text and "| Dual RS (sound) | 0 |" in text

@@ -87,30 +87,44 @@ def best_uniform_acr(level_frames: Mapping[int, pd.DataFrame]) -> LevelChoice:
     return LevelChoice(level=best, acr=acr(aligned[best]), frame=aligned[best])
 
 
-def bonferroni_frame(frame: pd.DataFrame, n_candidates: int) -> pd.DataFrame:
-    """Re-certify one level at ``alpha / n_candidates``: ``pA_lower = CP_lower(nA, N, alpha/K)``,
-    ``radius = sigma * PhiInv(pA_lower)``, abstain (predict -1, radius 0, wrong) where ``pA_lower < 1/2``.
-
-    Needs our TSV's ``nA n alpha sigma`` columns (published Cohen files lack them).
-    """
+def certification_alpha(frame: pd.DataFrame) -> float:
+    """The one alpha a certification frame was made at, after checking it holds the counts (``nA n alpha sigma``;
+    published Cohen files lack them) that re-certifying needs."""
     missing = [c for c in ("nA", "n", "alpha", "sigma") if c not in frame.columns]
     if missing:
-        raise ValueError(f"the alpha/K correction recomputes radii from counts, but the certification lacks "
-                         f"columns {missing}; certify with this package's certify step")
-    require_fixed_n(frame, "the alpha/K correction")
+        raise ValueError(f"re-certifying at another alpha (e.g. the alpha/K correction) recomputes radii from counts, "
+                         f"but the certification lacks columns {missing}; certify with this package's certify step")
+    require_fixed_n(frame, "re-certifying at another alpha")
     alphas = frame["alpha"].unique()
     if len(alphas) != 1:
         raise ValueError(f"one certification level mixes alpha values {sorted(alphas)}; certify it with one alpha")
-    alpha = float(alphas[0]) / n_candidates
+    return float(alphas[0])
+
+
+def recertified_frame(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The certification of the same counts at another ``alpha``: ``pA_lower = CP_lower(nA, N, alpha)``,
+    ``radius = sigma * PhiInv(pA_lower)``, abstain (predict -1, radius 0, wrong) where ``pA_lower < 1/2``.
+
+    CERTIFY's counts do not depend on alpha (the selected class and ``nA`` come from the N0 and N samples
+    alone), so this equals certifying afresh at ``alpha`` with the same seed. The class is the ``c_hat`` column
+    (kept on abstain); without it, ``predict``, so an abstention stays one even where a larger alpha would certify.
+    """
+    certification_alpha(frame)
     pA_lower = pA_lower_bound(frame["nA"].to_numpy(), frame["n"].to_numpy(), alpha)
     corrected = frame.copy()
     certified = pA_lower >= 0.5
+    selected = frame["c_hat" if "c_hat" in frame.columns else "predict"].to_numpy()
     corrected["pA_lower"] = pA_lower
     corrected["alpha"] = alpha
-    corrected["predict"] = np.where(certified, frame["predict"].to_numpy(), -1)
+    corrected["predict"] = np.where(certified, selected, -1)
     corrected["correct"] = (corrected["predict"].to_numpy() == frame["label"].to_numpy()).astype(int)
     corrected["radius"] = cohen_radius(frame["sigma"].to_numpy(dtype=float), pA_lower)
     return corrected
+
+
+def bonferroni_frame(frame: pd.DataFrame, n_candidates: int) -> pd.DataFrame:
+    """Re-certify one level at ``alpha / n_candidates`` (Bonferroni; :func:`recertified_frame`)."""
+    return recertified_frame(frame, certification_alpha(frame) / n_candidates)
 
 
 def oracle_envelope(level_frames: Mapping[int, pd.DataFrame], alpha_correction: bool) -> pd.DataFrame:

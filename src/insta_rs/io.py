@@ -18,6 +18,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import IO, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
 logger = logging.getLogger(__name__)
@@ -148,20 +149,28 @@ def row_problem(fields: Sequence[str], num_classes: int | None = None, cohen_rad
 
 
 def write_certification_rows(path: str | os.PathLike, rows: Sequence[str], num_classes: int | None = None,
-                             cohen_radius: bool = False) -> None:
-    """Write formatted rows under the header, atomically, after checking every one (:func:`row_problem`): a bad
-    row is an error naming the file and row, and nothing is written."""
+                             cohen_radius: bool = False, extra_columns: Sequence[str] = ()) -> None:
+    """Write formatted rows under the header (and ``extra_columns`` after ours), atomically, after checking every
+    one (:func:`row_problem`, on our columns): a bad row is an error naming the file and row, and nothing is
+    written."""
     for number, line in enumerate(rows, start=2):
-        problem = row_problem(line.rstrip("\n").split("\t"), num_classes, cohen_radius)
+        problem = row_problem(line.rstrip("\n").split("\t")[:len(CERTIFY_COLUMNS)], num_classes, cohen_radius)
         if problem:
             raise ValueError(f"{path}, line {number}: {problem}; not written")
     with atomic_write(path) as handle:
-        handle.write(CERTIFY_HEADER + "".join(rows))
+        handle.write("\t".join([*CERTIFY_COLUMNS, *extra_columns]) + "\n" + "".join(rows))
 
 
-def write_certification(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a frame with :data:`CERTIFY_COLUMNS` as our certification TSV, atomically and checked."""
-    write_certification_rows(path, [format_certify_row(row) for row in frame[CERTIFY_COLUMNS].to_dict("records")])
+def write_certification(frame: pd.DataFrame, path: str | os.PathLike, extra_columns: Sequence[str] = ()) -> None:
+    """Write a frame with :data:`CERTIFY_COLUMNS` as our certification TSV, atomically and checked, followed by
+    ``extra_columns`` (integers as they are, other numbers with 6 significant digits; :func:`read_certification`
+    keeps them)."""
+    rows = []
+    for row in frame[[*CERTIFY_COLUMNS, *extra_columns]].to_dict("records"):
+        extra = "".join(f"\t{row[name]}" if isinstance(row[name], (int, np.integer)) else f"\t{row[name]:.6g}"
+                        for name in extra_columns)
+        rows.append(format_certify_row(row).rstrip("\n") + extra + "\n")
+    write_certification_rows(path, rows, extra_columns=extra_columns)
 
 
 _CLOCK_TIME = re.compile(r"^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)$")
@@ -197,6 +206,9 @@ def read_certification(path: str | os.PathLike) -> pd.DataFrame:
         convert = parse_time if name == "time" else int if name in INTEGERS else float if name in NUMBERS else None
         if convert is not None:
             frame[name] = _converted(frame[name], convert, path)
+        elif name != "procedure":  # a mode's own columns (e.g. Dual RS's radius_selector): numbers where they parse
+            with contextlib.suppress(ValueError):
+                frame[name] = pd.to_numeric(frame[name])
     if "procedure" not in frame.columns:
         frame["procedure"] = FIXED_N
         if "n" in frame.columns and "n_used" not in frame.columns:

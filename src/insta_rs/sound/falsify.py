@@ -12,7 +12,7 @@ level with the largest ``CR_k`` and claim radius ``CR_k``. Along the ray from ``
 some distance while claiming a positive radius on both sides, so two points closer than the claimed radius
 get different answers: the radius is a statement about ``g_{sigma(x)}`` only (Appendix C's "asymmetric
 robustness"), not about the deployed ``x -> g_{sigma(x)}(x)``. The sound modes (:mod:`.cascade`,
-:mod:`.semi_elastic`) keep their answers within their radii on the same classifier.
+:mod:`.semi_elastic`, :mod:`.dual`) keep their answers within their radii on the same classifier.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ import argparse
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import ncx2
+from scipy.stats import ncx2, norm
 
 from insta_rs.levels import sigma_levels
 from insta_rs.stats import max_certifiable_p, phi_inv_clamped
 
 from .cascade import LevelBounds, cascade_from_bounds
+from .dual import DualCertificate, combine
 from .knn_sigma import knn_sigma
 from .semi_elastic import semi_elastic_radius
 
@@ -129,6 +130,21 @@ def cascade_along(t_grid: np.ndarray, rho: float, dim: int, sigmas: np.ndarray, 
     return result.predict, result.radius
 
 
+def dual_along(t_grid: np.ndarray, rho: float, dim: int, sigmas: tuple[float, float], rho_sel: float,
+               sigma_sel: float, p_max: float) -> DualCertificate:
+    """Dual RS certificate (exact probabilities as bounds, capped at ``p_max``) at each point. The selector is a
+    ball classifier too: candidate 0 (``sigmas[0]``) inside the L2 ball of radius ``rho_sel`` around ``b``,
+    candidate 1 outside, smoothed at ``sigma_sel`` (exact: :func:`ball_probability`); the classifier is the ball
+    classifier smoothed at the chosen candidate."""
+    p_first = ball_probability(t_grid, rho_sel, sigma_sel, dim)
+    choice = np.where(p_first > 0.5, 0, 1)
+    selector_radius = sigma_sel * norm.ppf(np.minimum(np.maximum(p_first, 1.0 - p_first), p_max))
+    sigma = np.asarray(sigmas, dtype=float)[choice]
+    p_b = ball_probability(t_grid, rho, sigma, dim)
+    classifier_radius = sigma * norm.ppf(np.minimum(np.maximum(p_b, 1.0 - p_b), p_max))
+    return combine(choice, selector_radius, np.where(p_b > 0.5, CLASS_B, CLASS_A), classifier_radius)
+
+
 def semi_elastic_along(t_grid: np.ndarray, rho: float, dim: int, sigma_b: float, r: float, m: float,
                        p_max: float) -> tuple[np.ndarray, np.ndarray]:
     """Semi-elastic certificate at each point with ``sigma(x) = sigma_b exp(r (|x - b| - m))`` (1-NN distance
@@ -149,24 +165,35 @@ class FalsificationReport:
     rule_violations: int
     cascade_violations: int
     semi_elastic_violations: int
+    dual_violations: int
     n_points: int
 
 
 def falsify(dim: int = 3072, rho: float = 60.0, sigma0: float = 0.25, n_levels: int = 16, alpha: float = 0.001,
             n: int = 100000, t_max: float = 120.0, n_points: int = 241, sigma_b: float = 0.5, r: float = 0.01,
-            p0: float = 0.5) -> FalsificationReport:
-    """Run the counterexample search and check the Insta-RS rule and the sound modes along the ray."""
+            p0: float = 0.5, dual_levels: tuple[int, int] = (1, 16), sigma_sel: float = 0.5) -> FalsificationReport:
+    """Run the counterexample search and check the Insta-RS rule and the sound modes along the ray.
+
+    Dual RS (:func:`dual_along`) chooses between ``dual_levels``; its selector switches where the two levels'
+    classes differ: the smoothed ball classifier answers B roughly while ``t^2 + sigma^2 d < rho^2``
+    (``|x + sigma eps - b|^2`` has mean ``t^2 + sigma^2 d``), so the selector's ball is put at the squared midpoint
+    ``t_sel^2 = rho^2 - d (sigma_a^2 + sigma_b^2) / 2``, i.e. ``rho_sel^2 = t_sel^2 + sigma_sel^2 d``.
+    """
     sigmas = sigma_levels(sigma0, n_levels)
+    dual_sigmas = sigmas[np.asarray(dual_levels) - 1]
+    rho_sel = float(np.sqrt(max(rho ** 2 - dim * np.sum(dual_sigmas ** 2) / 2, 0.0) + sigma_sel ** 2 * dim))
     p_max = max_certifiable_p(alpha, n)
     t_grid = np.linspace(0.0, t_max, n_points)
     rule = insta_rs_rule(ball_probability(t_grid[:, None], rho, sigmas[None, :], dim), sigmas, p_max)
     cascade_predict, cascade_radius = cascade_along(t_grid, rho, dim, sigmas, p_max, p0)
     semi_predict, semi_radius = semi_elastic_along(t_grid, rho, dim, sigma_b, r, rho / 2, p_max)
+    dual = dual_along(t_grid, rho, dim, tuple(dual_sigmas), rho_sel, sigma_sel, p_max)
     return FalsificationReport(
         counterexample=find_counterexample(rho, dim, sigmas, p_max, t_grid),
         rule_violations=violations_along(t_grid, rule.predict, rule.radius),
         cascade_violations=violations_along(t_grid, cascade_predict, cascade_radius),
         semi_elastic_violations=violations_along(t_grid, semi_predict, semi_radius),
+        dual_violations=violations_along(t_grid, dual.predict, dual.radius),
         n_points=n_points,
     )
 
@@ -192,7 +219,8 @@ def describe(report: FalsificationReport, dim: int, rho: float) -> str:
               "| mode | broken claims |", "|---|---|",
               f"| Insta-RS rule (paper's radius) | {report.rule_violations} |",
               f"| cascade (sound) | {report.cascade_violations} |",
-              f"| semi-elastic (sound) | {report.semi_elastic_violations} |", ""]
+              f"| semi-elastic (sound) | {report.semi_elastic_violations} |",
+              f"| Dual RS (sound) | {report.dual_violations} |", ""]
     return "\n".join(lines)
 
 

@@ -31,6 +31,8 @@ SOUND_MODES = {
                                             "Shin 2023; alpha/K per level)"),
     "semi_elastic": SoundMode("semi-elastic sigma (sound)", "sound: input-adaptive certificate (semi-elastic kNN "
                                                             "sigma, Sukenik et al. 2022)"),
+    "dual": SoundMode("Dual RS (sound)", "sound: input-adaptive certificate (Dual RS: a certified sigma selector, "
+                                         "radius min(R_sel, R_cls), Sun et al. 2026)"),
 }
 AUDIT_REFERENCES = ("insta_rs", "level<k>")
 _LEVEL = re.compile(r"^level(\d+)$")

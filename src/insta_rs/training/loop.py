@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from insta_rs.device import autocast
 from insta_rs.checkpoints import load_checkpoint, save_checkpoint
+from insta_rs.collapse import class_level_counts, format_class_level_counts
 from insta_rs.io import atomic_write, set_aside
 from insta_rs.training.config import StageConfig
 from insta_rs.training.methods import METHODS
@@ -248,6 +249,7 @@ def _train_epoch(model: nn.Module, train_set: Dataset, stage: StageConfig, polic
                         generator=data_gen, num_workers=num_workers, pin_memory=device.type == "cuda")
     lr = optimizer.param_groups[0]["lr"]
     loss_sum, correct_sum, seen, update_s = 0.0, 0.0, 0, 0.0
+    updated = []  # (labels, new levels) per batch of the update pass: each example once, with its final level
     epoch_start = time.perf_counter()
     model.train()
     for x, labels, index in loader:
@@ -259,6 +261,7 @@ def _train_epoch(model: nn.Module, train_set: Dataset, stage: StageConfig, polic
                                            policy.n_levels, stage.m2, stage.p_max, noise_gen)
             levels[index] = new_levels.cpu()
             update_s += _clock(device) - started
+            updated.append((labels.cpu(), new_levels.cpu()))
         sigma = _batch_sigma(policy, levels, index, noise_gen, device)
         with autocast(device, autocast_dtype):
             loss, correct = method_loss(stage, model, x, labels, sigma, epoch, noise_gen)
@@ -269,6 +272,11 @@ def _train_epoch(model: nn.Module, train_set: Dataset, stage: StageConfig, polic
         loss_sum += loss.item() * len(index)
         correct_sum += float(correct)
         seen += len(index)
+    if updated:  # collapse diagnostics: do the raised levels belong to a few classes? (insta_rs.collapse)
+        labels_seen, levels_seen = (torch.cat(column).numpy() for column in zip(*updated))
+        logger.info("epoch %d: levels by class after the update (rows: class, columns: level 1..%d)\n%s", epoch,
+                    policy.n_levels, format_class_level_counts(class_level_counts(labels_seen, levels_seen,
+                                                                                  policy.n_levels)))
     counts = "-" if levels is None else ",".join(str(c) for c in level_histogram(levels, policy.n_levels))
     return {"epoch": epoch, "loss": round(loss_sum / seen, 6), "accuracy": round(correct_sum / seen, 6),
             "lr": float(f"{lr:.6g}"), "sigma_update_s": round(update_s, 4),

@@ -1,0 +1,104 @@
+"""Collapse diagnostics: do noise levels, or certified predictions, go with a few classes only?
+
+The signature to detect. Algorithm 2 raises the training levels of some classes only (on CIFAR-10 every
+training image at the top level was a frog; on the digits demo's setting-3 model, the 4s and 7s); the model
+learns "strong noise means that class"; at large sigma its certified predictions are mostly that class, a
+label-free search then picks large sigma, and only a label-using number (the oracle envelope) looks good.
+
+Three views, pure functions of numpy arrays and certification frames:
+
+- :func:`class_level_counts`: per-class histogram of per-example levels ``[C, T]`` (training levels after an
+  update; a sigma selector's labels), and :func:`level_class_concentration` per level;
+- :func:`predicted_class_counts`: the classes of the *certified* predictions of a certification frame;
+- :func:`concentration`: whether a class distribution concentrates on few classes.
+
+The measure. The effective number of classes of a distribution ``p`` (counts normalized) is the inverse
+Simpson index ``N_eff = 1 / sum_c p_c^2``: ``C`` for a uniform distribution over C classes, ``k`` for k equally
+used classes, near 1 when one class dominates; unlike the share of the top class it sees a distribution split
+over two or three classes (the digits demo's 4s and 7s) as concentrated. A distribution is flagged when
+``N_eff < CONCENTRATION_RATIO * N_eff(reference)``, the reference being the class distribution the examples
+come from (their labels; uniform, ``N_eff = C``, when not given). With ``CONCENTRATION_RATIO = 1/2`` on a
+balanced 10-class set the flag needs fewer than 5 effective classes: a model that certifies every class at
+a similar rate stays near 10 (sampling noise lowers the estimate by about ``(1 - 1/C) / n`` in
+``sum p^2`` for n predictions, to 8.5 at n = 50), while one or two dominant classes give 1 to 2.5. The top
+class's share against chance ``1/C`` is reported beside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CONCENTRATION_RATIO = 0.5
+
+
+def class_level_counts(labels: np.ndarray, levels: np.ndarray, n_levels: int,
+                       n_classes: int | None = None) -> np.ndarray:
+    """``counts[c, l - 1]`` = number of examples of class ``c`` at level ``l`` (levels ``1..n_levels``);
+    ``n_classes`` defaults to ``max(labels) + 1``."""
+    labels, levels = np.asarray(labels, dtype=int), np.asarray(levels, dtype=int)
+    if len(labels) != len(levels):
+        raise ValueError(f"{len(labels)} labels but {len(levels)} levels")
+    if len(levels) and (levels.min() < 1 or levels.max() > n_levels):
+        raise ValueError(f"levels must lie in 1..{n_levels}, found {levels.min()}..{levels.max()}")
+    n_classes = int(labels.max()) + 1 if n_classes is None else n_classes
+    counts = np.zeros((n_classes, n_levels), dtype=int)
+    np.add.at(counts, (labels, levels - 1), 1)
+    return counts
+
+
+def format_class_level_counts(counts: np.ndarray) -> str:
+    """Plain text for a log: one line per class, ``class c: n_1 n_2 ... n_T`` (aligned), then per level the
+    effective number of classes at that level (``-`` where no example is)."""
+    width = max(3, len(str(int(counts.max(initial=0)))))
+    lines = [f"class {c:>2}: " + " ".join(f"{n:>{width}d}" for n in row) for c, row in enumerate(counts)]
+    effective = level_class_concentration(counts)["effective_classes"]
+    lines.append("N_eff   : " + " ".join("-".rjust(width) if np.isnan(e) else f"{e:>{width}.1f}" for e in effective))
+    return "\n".join(lines)
+
+
+def effective_classes(counts: np.ndarray) -> float:
+    """Inverse Simpson index ``1 / sum_c p_c^2`` of a count vector; NaN when it sums to 0."""
+    counts = np.asarray(counts, dtype=float)
+    total = counts.sum()
+    return float(1.0 / np.sum((counts / total) ** 2)) if total > 0 else float("nan")
+
+
+def concentration(counts: np.ndarray, reference: np.ndarray | None = None,
+                  ratio: float = CONCENTRATION_RATIO) -> dict:
+    """Summary of a class distribution (counts per class): ``n``, ``top_class``, ``top_share``,
+    ``chance_share`` (``1 / C``), ``effective_classes``, ``reference_classes`` and ``concentrated``
+    (``effective_classes < ratio * reference_classes``; False when ``n = 0``). ``reference`` holds the counts
+    of the population the examples come from (uniform over C classes when None)."""
+    counts = np.asarray(counts, dtype=float)
+    n = int(counts.sum())
+    reference_classes = float(len(counts)) if reference is None else effective_classes(reference)
+    effective = effective_classes(counts)
+    return {"n": n, "top_class": int(np.argmax(counts)) if n else -1,
+            "top_share": float(counts.max() / n) if n else float("nan"), "chance_share": 1.0 / len(counts),
+            "effective_classes": effective, "reference_classes": reference_classes,
+            "concentrated": bool(n > 0 and effective < ratio * reference_classes)}
+
+
+def level_class_concentration(counts: np.ndarray, ratio: float = CONCENTRATION_RATIO) -> pd.DataFrame:
+    """Per level (columns of ``counts [C, T]``): how many examples, the effective number of classes among them
+    and whether it is concentrated against the class distribution of all examples (``counts.sum(axis=1)``)."""
+    reference = counts.sum(axis=1)
+    rows = [concentration(counts[:, level], reference, ratio) for level in range(counts.shape[1])]
+    return pd.DataFrame({"level": np.arange(1, counts.shape[1] + 1), "n": [r["n"] for r in rows],
+                         "effective_classes": [r["effective_classes"] for r in rows],
+                         "concentrated": [r["concentrated"] for r in rows]})
+
+
+def predicted_class_counts(frame: pd.DataFrame, num_classes: int) -> np.ndarray:
+    """Counts per class of the certified predictions (``predict >= 0``) of a certification frame, right or
+    wrong: what the smoothed classifier answers, not how often it is correct."""
+    predict = frame["predict"].to_numpy(dtype=int)
+    return np.bincount(predict[predict >= 0], minlength=num_classes)[:num_classes]
+
+
+def certified_concentration(frame: pd.DataFrame, num_classes: int, ratio: float = CONCENTRATION_RATIO) -> dict:
+    """:func:`concentration` of a certification frame's certified predictions against its labels' distribution:
+    the flag for a table row or figure point ("certified predictions concentrate on few classes")."""
+    reference = np.bincount(frame["label"].to_numpy(dtype=int), minlength=num_classes)[:num_classes]
+    return concentration(predicted_class_counts(frame, num_classes), reference, ratio)
