@@ -1,6 +1,7 @@
-"""Certify one shard of the test subset with the configured procedure (Cohen et al.'s CERTIFY, or the
-sequential one): at every noise level of the sweep (one file per level), or at each example's sigma from an
-assignment TSV (a search's result). An interrupted run resumes where it stopped."""
+"""Certify one shard of the test subset (or the whole validation split) with the configured procedure (Cohen et
+al.'s CERTIFY, or the sequential one): at every noise level of a sweep (one file per level), at each example's
+sigma from an assignment TSV (a search's result), or at one sigma (Dual RS's selector). An interrupted run
+resumes where it stopped."""
 
 import numpy as np
 
@@ -16,17 +17,17 @@ def main(snakemake) -> None:
     logger = setup_step_logging(snakemake.log[0], snakemake.threads)
     params, certify = snakemake.params, snakemake.params.certify
     batch_size, record_time = snakemake.config["certify"]["batch_size"], snakemake.config["certify"]["record_time"]
-    dataset = job_dataset(snakemake)
-    x, labels, idx = examples(dataset, "test")
+    x, labels, idx = examples(job_dataset(snakemake), params.get("split", "test"))
     shard = shard_positions(len(idx), job_shard(snakemake))
     x, labels, idx = x[shard], labels[shard], idx[shard]
     if "assignment" in snakemake.input.keys():
         jobs = [(assigned_sigma(snakemake.input.assignment, idx), snakemake.output.tsv)]
-    else:
+    elif "levels" in params.keys():
         jobs = [(np.full(len(idx), level_sigma(level, params.sigma0)), path)
                 for level, path in zip(params.levels, snakemake.output)]
-    smoother = make_smoother(snakemake.input.model, dataset["num_classes"], batch_size, job_device(snakemake),
-                             params.precision)
+    else:
+        jobs = [(np.full(len(idx), params.sigma), snakemake.output.tsv)]
+    smoother = make_smoother(snakemake.input.model, batch_size, job_device(snakemake), params.precision)
     procedure = procedure_from_config(certify)
     # Rows are saved chunk by chunk; a sequential chunk needs many examples to keep its batches full.
     fewest = 64 if certify["procedure"] == "sequential" else 1

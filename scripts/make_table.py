@@ -1,10 +1,13 @@
-"""Build a result table (Markdown, LaTeX, TSV): a configured table with its companions, Appendix B.3 or the
-training-speed comparison (insta_rs.plan.Plan.table_spec says which)."""
+"""Build a result table (Markdown, LaTeX, TSV): a configured table with its companions, Appendix B.3, the
+training-speed comparison or a collapse diagnostic (insta_rs.plan.Plan.table_spec says which)."""
 
+from insta_rs.data import train_labels
+from insta_rs.job import job_dataset
 from insta_rs.layout import Layout
 from insta_rs.runlog import setup_step_logging
 from insta_rs.tables.b3 import uniform_sigma_table
 from insta_rs.tables.build import build_table
+from insta_rs.tables.collapse import levels_collapse_table, training_collapse_table
 from insta_rs.tables.render import write_table
 from insta_rs.tables.speed import training_speed_table
 
@@ -18,9 +21,15 @@ def main(snakemake) -> None:
     elif "train" in spec:
         table = training_speed_table(dict(zip(spec["train"], snakemake.input.results)), spec["train"],
                                      n_levels=noise["n_levels"])
+    elif "collapse_training" in spec:
+        table = training_collapse_table(spec["collapse_training"], train_labels(job_dataset(snakemake)),
+                                        noise["n_levels"], snakemake.params.dataset["num_classes"])
+    elif "collapse_levels" in spec:
+        table = levels_collapse_table(spec["collapse_levels"], snakemake.params.dataset["num_classes"])
     else:
         table = build_table(snakemake.wildcards.table, spec["table"], layout, n_levels=noise["n_levels"],
-                            sigma0=noise["sigma0"], default_radii=spec["radii"], sound_cfg=spec["sound"])
+                            sigma0=noise["sigma0"], default_radii=spec["radii"], sound_cfg=spec["sound"],
+                            num_classes=snakemake.params.dataset["num_classes"])
     write_table(table, snakemake.output.md, snakemake.output.tex, snakemake.output.tsv)
     logger.info("table %s: %d rows", table.name, len(table.numbers))
 

@@ -19,7 +19,7 @@ def main(snakemake) -> None:
     x, labels, idx = examples(dataset, "test")
     shard = shard_positions(len(idx), job_shard(snakemake))
     x, labels, idx = x[shard], labels[shard], idx[shard]
-    smoother = make_smoother(snakemake.input.model, dataset["num_classes"], snakemake.config["search"]["batch_size"],
+    smoother = make_smoother(snakemake.input.model, snakemake.config["search"]["batch_size"],
                              job_device(snakemake), params.precision)
     criterion = search.instance_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
                                           cfg["p_max"], cfg["seed"], cfg["common_noise"])

@@ -17,7 +17,7 @@ def main(snakemake) -> None:
     params, split = snakemake.params, snakemake.wildcards.split
     cfg, noise, dataset = params.search, params.noise, job_dataset(snakemake)
     x, _, idx = examples(dataset, split)
-    smoother = make_smoother(snakemake.input.model, dataset["num_classes"], snakemake.config["search"]["batch_size"],
+    smoother = make_smoother(snakemake.input.model, snakemake.config["search"]["batch_size"],
                              job_device(snakemake), params.precision)
     criterion = search.uniform_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
                                          cfg["p_max"], cfg["seed"], cfg["common_noise"])

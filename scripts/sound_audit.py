@@ -12,13 +12,13 @@ from insta_rs.io import atomic_write, atomic_write_text, read_certification
 from insta_rs.job import job_dataset, job_device
 from insta_rs.levels import level_sigma, sigma_levels
 from insta_rs.runlog import setup_step_logging
-from insta_rs.sound import audit
+from insta_rs.sound import audit, dual
 from insta_rs.sound.knn_sigma import training_tensors
 from insta_rs.sound.modes import level_of
 from insta_rs.steps import examples, make_smoother
 
 
-def deployed_classifier(mode, smoother, params, dataset, knn_meta, seed):
+def deployed_classifier(mode, smoother, params, dataset, knn_meta, selector, seed):
     """The classifier a user of ``mode`` queries."""
     cfg, noise, certify = params.audit, params.noise, params.certify
     n, alpha = cfg["n_predict"], certify["alpha"]
@@ -33,6 +33,13 @@ def deployed_classifier(mode, smoother, params, dataset, knn_meta, seed):
         train_x = training_tensors(dataset, params.semi_elastic["max_train"], meta["seed"])
         return audit.semi_elastic_predictor(smoother, train_x, meta["k"], meta["r"], meta["sigma_b"], meta["m"], n,
                                             alpha, seed)
+    if mode == "dual":
+        alpha_sel = params.dual["alpha_share"] * alpha
+        return audit.dual_predictor(smoother, make_smoother(selector, smoother.batch_size, smoother.device,
+                                                            params.precision),
+                                    dual.candidate_sigmas(params.dual["levels"], noise["sigma0"]),
+                                    params.dual["selector"]["train"]["sigma"], n, alpha_sel, alpha - alpha_sel, seed,
+                                    seed + 1_000_000)
     return audit.fixed_sigma_predictor(smoother, level_sigma(level_of(mode), noise["sigma0"]), n, alpha, seed)
 
 
@@ -47,9 +54,10 @@ def main(snakemake) -> None:
     position = {int(i): p for p, i in enumerate(idx)}
     certifications = iter(snakemake.input.certifications)
     knn_metas = dict(zip(cfg["models"], snakemake.input.knn))
+    selectors = dict(zip(cfg["models"], snakemake.input.selectors))
     summary, details = [], []
     for model, checkpoint in zip(cfg["models"], snakemake.input.models):
-        smoother = make_smoother(checkpoint, dataset["num_classes"], snakemake.config["certify"]["batch_size"],
+        smoother = make_smoother(checkpoint, snakemake.config["certify"]["batch_size"],
                                  job_device(snakemake), params.precision)
         loss_fn = audit.criterion_margin_loss(smoother.model, sigma_levels(noise["sigma0"], noise["n_levels"]),
                                               cfg["n_noise"], cfg["seed"])
@@ -63,7 +71,8 @@ def main(snakemake) -> None:
             logger.info("auditing %s / %s", model, mode)
             per_example = audit.audit_frame(x, labels, certification, positions,
                                             deployed_classifier(mode, smoother, params, dataset,
-                                                                knn_metas.get(model), cfg["seed"] + 1),
+                                                                knn_metas.get(model), selectors.get(model),
+                                                                cfg["seed"] + 1),
                                             loss_fn, settings)
             n_certified = int(((certification["predict"] >= 0) & (certification["radius"] > 0)).sum())
             summary.append(audit.summarize(per_example, model, mode, n_certified))

@@ -111,7 +111,7 @@ def test_merge_rejects_mismatched_headers(tmp_path):
 DAMAGES = {  # one damaged copy of row 3 (its index in the file: line 5) in a partial file: dropped and redone
     "binary bytes": lambda row: row.encode()[:20] + b"\xff\xfe\x00\x81\n",
     "predict is not a number": lambda row: with_field(row, "predict", "x").encode(),
-    "label not a class": lambda row: with_field(row, "label", "7").encode(),
+    "predict not a class": lambda row: with_field(row, "predict", "7").encode(),
     "pA_lower above 1": lambda row: with_field(row, "pA_lower", "1.500000").encode(),
     "radius not sigma * PhiInv(pA_lower)": lambda row: with_field(
         row, "radius", f"{2 * float(row.split(chr(9))[CERTIFY_COLUMNS.index('radius')]) + 0.1:.6f}").encode(),

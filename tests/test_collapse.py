@@ -78,3 +78,40 @@ def test_training_log_shows_levels_by_class_after_each_update(tmp_path, caplog):
     assert np.array_equal(last, pd.read_csv(tmp_path / "levels" / "epoch_3.tsv", sep="\t")["level"].to_numpy())
     expected = collapse.format_class_level_counts(collapse.class_level_counts(labels, last, 16))
     assert logged[-1].endswith(expected)
+
+
+def test_collapse_tables_show_levels_by_class_and_flag_concentration(tmp_path):
+    """Training levels: class 0 rises to the top level alone (the collapse signature), so level 4 is flagged;
+    certified levels: the level whose certified predictions are all class 1 is flagged, the mixed one is not."""
+    import pandas as pd
+
+    from insta_rs.io import write_certification
+    from insta_rs.tables.collapse import FLAG, levels_collapse_table, training_collapse_table
+
+    levels_dir = tmp_path / "levels"
+    levels_dir.mkdir()
+    labels = np.repeat(np.arange(4), 5)
+    final = np.where(labels == 0, 4, 1)
+    pd.DataFrame({"index": np.arange(20), "level": final, "sigma": 0.25}).to_csv(levels_dir / "epoch_2.tsv",
+                                                                                  sep="\t", index=False)
+    pd.DataFrame({"index": np.arange(20), "level": 1, "sigma": 0.25}).to_csv(levels_dir / "epoch_1.tsv", sep="\t",
+                                                                             index=False)
+    table = training_collapse_table({"m": str(levels_dir)}, labels, 4, 4).numbers
+    assert table.loc[table["class"] == 0, "l4"].item() == 5 and table.loc[table["class"] == 1, "l1"].item() == 5
+    assert table.loc[table["class"] == FLAG, ["l1", "l4"]].values.tolist() == [[0, 1]]
+    assert table["levels"].iloc[0] == "Alg. 2 levels after epoch 2"
+
+    def certification(predict):
+        n = len(predict)
+        return pd.DataFrame({"idx": np.arange(n), "label": np.arange(n) % 4, "predict": predict, "radius": 0.1,
+                             "correct": (np.asarray(predict) == np.arange(n) % 4).astype(int), "time": 0.0,
+                             "sigma": 0.5, "pA_lower": 0.9, "c_hat": np.maximum(predict, 0), "nA": 90, "nB": 5,
+                             "n0A": 9, "n0": 10, "n": 100, "alpha": 0.001, "seed": 0, "n_used": 100,
+                             "procedure": "cohen"})
+
+    write_certification(certification(np.arange(8) % 4), tmp_path / "level1.tsv")
+    write_certification(certification(np.ones(8, dtype=int)), tmp_path / "level2.tsv")
+    table = levels_collapse_table({"m": [str(tmp_path / "level1.tsv"), str(tmp_path / "level2.tsv")]}, 4)
+    assert table.numbers["concentrated"].tolist() == [0, 1]
+    assert table.numbers["effective_classes"].tolist() == pytest.approx([4.0, 1.0])
+    assert table.cells[FLAG].tolist() == ["", "yes"]

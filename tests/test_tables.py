@@ -83,6 +83,11 @@ def write_synthetic_results(results_dir: Path, model: str = "m") -> None:
     pd.DataFrame({"level": [1, 2, 3, 4], "sigma": sigmas, "acr_hat": [0.30, 0.31, 0.36, 0.33],
                   "chosen": [0, 0, 1, 0]}) \
         .to_csv(results_dir / "search" / model / "uniform_validation.tsv", sep="\t", index=False)
+    # the validation split: level 1 certifies its examples best (the test set prefers level 4)
+    validation_counts = np.array([1000, 900, 700, 600])
+    for k in range(1, N_LEVELS + 1):
+        write_certification(results_dir / "certify" / model / "validation" / f"level{k}.tsv", IDX[:4], LABELS[:4],
+                            np.full(4, validation_counts[k - 1]), LABELS[:4], np.full(4, sigmas[k - 1]))
     certify = results_dir / "certify" / model
     cascade_from_level_files([certify / f"level{k}.tsv" for k in range(1, N_LEVELS + 1)], certify / "cascade.tsv")
     # the semi-elastic radii of the FGSS certification, as if its sigma came from the kNN rule (d = 64)
@@ -103,6 +108,7 @@ ALL_KINDS_TABLE = {
         {"label": "Oracle alpha/K", "model": "m", "result": "oracle_bonferroni"},
         {"label": "Alg. 3 on test", "model": "m", "result": "uniform:test"},
         {"label": "Alg. 3 on validation", "model": "m", "result": "uniform:validation"},
+        {"label": "Best certified ACR on validation", "model": "m", "result": "validation_best"},
         {"label": "Cascade", "model": "m", "result": "sound:cascade"},
         {"label": "Semi-elastic", "model": "m", "result": "sound:semi_elastic"},
     ],
@@ -148,6 +154,9 @@ def test_row_values_by_hand(results_dir: Path) -> None:
     assert numbers.loc["oracle_bonferroni", "acr"] < numbers.loc["oracle", "acr"]
     assert numbers.loc["uniform:test", "acr"] == pytest.approx(acr_per_level[1])       # chosen = level 2
     assert numbers.loc["uniform:validation", "acr"] == pytest.approx(acr_per_level[2])  # chosen = level 3
+    # validation ACR by level: 0.25 PhiInv(CP(1000)) = 0.616, 0.354 PhiInv(CP(900)) = 0.394, ...: level 1 wins
+    assert numbers.loc["validation_best", "level"] == 1
+    assert numbers.loc["validation_best", "acr"] == pytest.approx(acr_per_level[0])
     assert numbers.loc["search:fgss", "ass"] == pytest.approx(21 / 6)
     assert numbers.loc["search:grid", "ass"] == pytest.approx(4.0)
     # 5 of 6 examples are correct at some level; the wrong one (idx 6) never.
@@ -219,9 +228,9 @@ def test_companions_follow_each_models_last_row() -> None:
     companions = rows.table_rows(COMPANION_TABLE, SOUND)
     assert [(row["model"], row["result"]) for row in companions] == [
         ("m", "level:4"), ("m", "search:fgss"), ("m2", "search:grid"), ("m2", "oracle_bonferroni"),
-        ("m2", "uniform:validation"), ("m", "best_uniform"), ("m", "uniform:validation"),
-        ("m", "oracle_bonferroni"), ("m", "sound:cascade"), ("m", "sound:semi_elastic")]
-    assert companions[4]["label"] == "m2, sigma from validation"
+        ("m2", "uniform:validation"), ("m2", "validation_best"), ("m", "best_uniform"), ("m", "uniform:validation"),
+        ("m", "validation_best"), ("m", "oracle_bonferroni"), ("m", "sound:cascade"), ("m", "sound:semi_elastic")]
+    assert companions[4]["label"] == "m2, sigma from validation, label-free Alg. 3"
     assert rows.table_rows({**COMPANION_TABLE, "companions": False}, SOUND) == COMPANION_TABLE["rows"]
     # a table without per-instance rows gets no companions, and none are added twice
     assert rows.table_rows({"rows": COMPANION_TABLE["rows"][:1]}, SOUND) == COMPANION_TABLE["rows"][:1]
@@ -232,7 +241,7 @@ def test_companion_table_matches_golden(tmp_path: Path) -> None:
     for model in ("m", "m2"):
         write_synthetic_results(tmp_path, model)
     table = build.build_table("companions", COMPANION_TABLE, Layout(str(tmp_path)), N_LEVELS, SIGMA0, [0.0], SOUND)
-    assert len(table.numbers) == 10 and table.footer[-1] == rows.COMPANION_NOTE
+    assert len(table.numbers) == 12 and table.footer[-1] == rows.COMPANION_NOTE
     paths = [path for row in rows.table_rows(COMPANION_TABLE, SOUND)
              for path in rows.row_inputs(Layout(str(tmp_path)), row["model"], row["result"], N_LEVELS)]
     assert str(tmp_path / "certify" / "m" / "cascade.tsv") in paths

@@ -90,7 +90,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """The model stored in our checkpoint at ``path``, on ``device``, in eval mode."""
+    """The model stored in our checkpoint at ``path``, on ``device``, in eval mode; ``model.num_classes`` holds
+    the number of its outputs."""
     try:
         record = load_checkpoint(path, map_location=device)
     except ValueError as error:
@@ -98,6 +99,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
                          "import_pretrained)") from error
     model = build_model(record["arch"], record["num_classes"], record["input_layer"])
     _load_strictly(model, record["state_dict"], str(path))
+    model.num_classes = int(record["num_classes"])
     return model.to(device).eval()
 
 

@@ -256,6 +256,38 @@ def _check_dataset(config: dict) -> None:
         _check_subset(dataset["train_subset"], "dataset.train_subset")
 
 
+def _check_dual(config: dict) -> None:
+    """Dual RS, when a model is certified with it: a selector with a fixed-sigma training stage (its sigma is
+    sigma_sel), ascending candidate levels within noise.n_levels, and noise seeds of its own."""
+    from insta_rs.training.config import parse_stage
+
+    sound, certify = config["sound"], config["certify"]
+    seeds = {"certify.seed": certify["seed"], "certify.validation_seed": certify["validation_seed"]}
+    if "dual" not in sound["modes"] or not sound["models"]:
+        if len(set(seeds.values())) < len(seeds):
+            raise ConfigError("certify.validation_seed must differ from certify.seed (the validation split's "
+                              "certifications must share no noise with the test's)")
+        return
+    dual = sound["dual"]
+    seeds["sound.dual.seed"] = dual["seed"]
+    if len(set(seeds.values())) < len(seeds):
+        raise ConfigError(f"{' , '.join(seeds)} = {list(seeds.values())}: give each its own value (certifications "
+                          "whose choices depend on each other must not share noise)")
+    levels, n_levels = dual["levels"], config["noise"]["n_levels"]
+    if levels != sorted(set(levels)) or levels[-1] > n_levels:
+        raise ConfigError(f"sound.dual.levels = {levels}: distinct levels in ascending order, at most "
+                          f"noise.n_levels = {n_levels}")
+    selector = dual.get("selector", {})
+    missing = [key for key in ("arch", "input_layer", "train") if key not in selector]
+    if missing:
+        raise ConfigError(f"sound.dual.selector.{missing[0]} is required when sound.modes has dual "
+                          "(the selector network and its training; README, Dual RS)")
+    try:
+        parse_stage(selector["train"], "fixed", "sound.dual.selector.train")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _check_references(config: dict) -> None:
     from insta_rs.figures import figure_kind
     from insta_rs.sound.modes import certification_path
@@ -333,11 +365,13 @@ def check_relations(config: dict) -> None:
     """Relations the schema cannot check (N0 <= N, subsets, stages, references to models, row results)."""
     certify = config["certify"]
     _check_procedure(config)
-    if certify["n0"] > certify["n"]:
-        raise ConfigError(f"certify.n0 = {certify['n0']} exceeds certify.n = {certify['n']}: "
-                          "the selection sample must not be larger than the estimation sample")
+    for key in ("n", "validation_n"):
+        if (certify[key] or certify["n"]) < certify["n0"]:
+            raise ConfigError(f"certify.n0 = {certify['n0']} exceeds certify.{key} = {certify[key]}: "
+                              "the selection sample must not be larger than the estimation sample")
     _check_subset(config["dataset"].get("test_subset", {}), "dataset.test_subset")
     _check_dataset(config)
+    _check_dual(config)
     _check_search(config)
     _check_training(config)
     _check_references(config)

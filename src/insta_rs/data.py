@@ -324,6 +324,21 @@ def load_split(dataset_cfg: dict, split: str, augment: bool = True):
     return dataset
 
 
+def train_labels(dataset_cfg: dict) -> np.ndarray:
+    """The labels of the train split, by position (the index training keys levels by), without decoding images."""
+    dataset = load_split(dataset_cfg, "train", augment=False)
+    if isinstance(dataset, TensorImageDataset):
+        return dataset.labels.numpy()
+    positions = []
+    while isinstance(dataset, Subset):  # a validation hold-out, then train_subset
+        positions.append(dataset.indices)
+        dataset = dataset.dataset
+    labels = np.asarray(dataset.labels if isinstance(dataset, TensorImageDataset) else dataset.targets)
+    for indices in reversed(positions):
+        labels = labels[np.asarray(indices, dtype=int)]
+    return labels
+
+
 def prepare_dataset(dataset_cfg: dict) -> dict[str, int]:
     """Make the configured data set available and return its split sizes.
 

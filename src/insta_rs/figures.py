@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable, Collection, Mapping
 import numpy as np
 import pandas as pd
 
-from insta_rs import analysis
+from insta_rs import analysis, collapse
 from insta_rs.io import atomic_write, read_certification, read_tsv
 from insta_rs.layout import Layout
 from insta_rs.levels import level_sigma
@@ -57,15 +57,23 @@ def save_figure(figure: Figure, png_path: str, pdf_path: str, dpi: int = 150) ->
 
 def acr_vs_sigma_figure(acr_by_model: Mapping[str, pd.DataFrame], sigma0: float) -> Figure:
     """Figure 1(a): ``ACR(sigma_k) = mean_i CR(x_i, sigma_k)`` against ``sigma_k^2 = k * sigma0^2``, one line per
-    model (frames from :func:`insta_rs.analysis.acr_by_level`); the best level of each model is circled."""
+    model (frames from :func:`insta_rs.analysis.acr_by_level`); the best level of each model is circled, and a
+    level whose certified predictions concentrate on few classes (a ``concentrated`` column) is crossed."""
     figure = new_figure(figsize=(5.0, 3.6), layout="constrained")
     axes = figure.subplots()
+    crossed = False
     for model, by_level in acr_by_model.items():
         variance = by_level["level"].to_numpy() * sigma0 ** 2
         line, = axes.plot(variance, by_level["acr"], marker=".", label=model)
         best = int(np.argmax(by_level["acr"].to_numpy()))
         axes.plot(variance[best], by_level["acr"].iloc[best], marker="o", markersize=10, fillstyle="none",
                   color=line.get_color())
+        flagged = by_level.get("concentrated", pd.Series(False, index=by_level.index)).to_numpy(dtype=bool)
+        if flagged.any():
+            axes.plot(variance[flagged], by_level["acr"].to_numpy()[flagged], linestyle="none", marker="x",
+                      markersize=8, color=line.get_color(),
+                      label=None if crossed else "x: certified predictions on few classes")
+            crossed = True
     axes.set_xlabel(rf"test-time noise variance $\sigma^2 = k \cdot {sigma0:g}^2$")
     axes.set_ylabel("ACR (certified, uniform sigma)")
     axes.set_title("ACR against the test-time noise level (best circled)")
@@ -204,8 +212,12 @@ SEARCHES = {"grid": "grid search", "fgss": "multi-start FGSS"}
 
 
 def _draw_fig1a(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
-    acr_by_model = {model: analysis.acr_by_level(load_levels(layout, model, noise["n_levels"]))
-                    for model in figure["models"]}
+    acr_by_model = {}
+    for model in figure["models"]:
+        levels = load_levels(layout, model, noise["n_levels"])
+        classes = int(max(frame["label"].max() for frame in levels.values())) + 1
+        acr_by_model[model] = analysis.acr_by_level(levels).assign(concentrated=[
+            collapse.certified_concentration(levels[level], classes)["concentrated"] for level in sorted(levels)])
     for model, by_level in acr_by_model.items():
         best = by_level.loc[by_level["acr"].idxmax()]
         logger.info("%s: best ACR %.4f at level %d", model, best["acr"], best["level"])
@@ -222,8 +234,10 @@ def _draw_fig1c(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
 def _draw_fig3ab(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
     rows = {row["label"]: load_row(layout, row["model"], row["result"], noise["n_levels"], noise["sigma0"])
             for row in figure["rows"]}
-    per_instance = [label for label, row in rows.items() if row.kind == "search"]
-    return certified_accuracy_figure({label: row.frame for label, row in rows.items()}, figure.get("max_radius"),
+    named = {(f"{label} [certified on few classes]" if collapse.certified_concentration(
+        row.frame, int(row.frame["label"].max()) + 1)["concentrated"] else label): row for label, row in rows.items()}
+    per_instance = [label for label, row in named.items() if row.kind == "search"]
+    return certified_accuracy_figure({label: row.frame for label, row in named.items()}, figure.get("max_radius"),
                                      figure.get("title", ""), per_instance)
 
 

@@ -102,7 +102,7 @@ def _phi_inv(p: float) -> float:
 
 def row_problem(fields: Sequence[str], num_classes: int | None = None, cohen_radius: bool = False) -> str | None:
     """What is wrong with a row of our certification TSV (its fields as text), or None when it is valid: the
-    field count, types and ranges (classes in ``0..num_classes - 1``, predict also -1 for abstain,
+    field count, types and ranges (the model's classes ``0..num_classes - 1`` for predict, or -1 to abstain, and c_hat,
     ``0 <= pA_lower <= 1``, counts within N0 and N), ``correct`` agreeing with ``predict`` and ``label``, and the
     radius agreeing with sigma and pA_lower, up to the written decimals: 0 on abstain, else at most
     ``sigma * PhiInv(pA_lower)`` (sound modes and the sequential decision mode report less), and equal to it with
@@ -120,7 +120,7 @@ def row_problem(fields: Sequence[str], num_classes: int | None = None, cohen_rad
 
     checks = [
         (v["idx"] >= 0, "idx < 0"),
-        (is_class(v["label"]), f"label {v['label']} is not a class"),
+        (v["label"] >= 0, f"label {v['label']} < 0"),  # the data set's class (a selector's outputs are others)
         (v["predict"] == -1 or is_class(v["predict"]), f"predict {v['predict']} is neither a class nor -1"),
         (is_class(v["c_hat"]), f"c_hat {v['c_hat']} is not a class"),
         (v["correct"] == int(v["predict"] == v["label"]), "correct disagrees with predict and label"),

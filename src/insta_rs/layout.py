@@ -61,6 +61,19 @@ class Layout:
         """:meth:`level` for levels 1..n_levels."""
         return [self.level(model, level) for level in range(1, n_levels + 1)]
 
+    def validation_level(self, model: object, level: object) -> str:
+        """Fixed-sigma certification of every validation example at level ``level`` (the labelled choice of one
+        sigma on validation data)."""
+        return self.path("certify", model, "validation", f"level{level}.tsv")
+
+    def validation_levels(self, model: object, n_levels: int) -> list[str]:
+        """:meth:`validation_level` for levels 1..n_levels."""
+        return [self.validation_level(model, level) for level in range(1, n_levels + 1)]
+
+    def selector_certification(self, model: object) -> str:
+        """Certification of Dual RS's sigma selector on every test example (predict = candidate index)."""
+        return self.path("certify", model, "selector.tsv")
+
     def assigned(self, model: object, assignment: object) -> str:
         """Certification of every test example at the sigma that ``assignment`` (a search) chose for it."""
         return self.path("certify", model, f"search_{assignment}.tsv")

@@ -68,11 +68,26 @@ class Plan:
         return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", [])),
                 "fixed_n": self.config["certify"]["procedure"] == "cohen"}
 
-    def table_names(self) -> list[str]:
-        """Every table of the run: the configured ones, ``b3`` when ``analysis.b3`` is set, and
-        ``training_speed`` when a model times its sigma assignment."""
+    def result_tables(self) -> list[str]:
+        """The tables of results: the configured ones, ``b3`` when ``analysis.b3`` is set, and ``training_speed``
+        when a model times its sigma assignment."""
         return (list(self.config.get("tables", {})) + (["b3"] if self.b3_config() else [])
                 + (["training_speed"] if self.training_speed_models() else []))
+
+    def table_names(self) -> list[str]:
+        """Every table of the run: :meth:`result_tables` and the collapse diagnostics of the training levels and
+        of the levels certified anyway (they add no certification)."""
+        return (self.result_tables() + (["collapse_training"] if self.training_level_files() else [])
+                + (["collapse_levels"] if self.swept_models() else []))
+
+    def training_level_files(self) -> dict[str, str]:
+        """``{row name: file}`` of per-example training levels: Algorithm 2's levels directory, PFAT's grid
+        assignment, Dual RS's selector labels."""
+        files = {model: self.layout.training_levels(model) for model in self.two_stage_models("insta", "stage1")}
+        files |= {model: self.layout.model_file(model, "assigned_levels.tsv")
+                  for model in self.two_stage_models("pfat", "stage1")}
+        return files | {f"{model} selector": self.layout.model_file(model, "selector_labels.tsv")
+                        for model in self.dual_models()}
 
     def table_spec(self, name: str) -> dict:
         """What table ``name`` shows: a configured table with the sound companions and the default radii,
@@ -81,6 +96,11 @@ class Plan:
             return {"b3": self.b3_config()}
         if name == "training_speed":
             return {"train": {model: self.config["models"][model]["train"] for model in self.training_speed_models()}}
+        if name == "collapse_training":
+            return {"collapse_training": self.training_level_files()}
+        if name == "collapse_levels":
+            return {"collapse_levels": {model: self.layout.levels(model, self.n_levels)
+                                        for model in self.swept_models()}}
         return {"table": self.config["tables"][name], "sound": self.sound_companions(),
                 "radii": self.config["analysis"]["radii"]}
 
@@ -90,6 +110,10 @@ class Plan:
             return self.b3_inputs()
         if name == "training_speed":
             return [self.layout.model_file(model, "sigma_assignment.json") for model in self.training_speed_models()]
+        if name == "collapse_training":
+            return [*self.training_level_files().values(), self.layout.data_flag()]
+        if name == "collapse_levels":
+            return [path for paths in self.table_spec(name)["collapse_levels"].values() for path in paths]
         rows = table_rows(self.config["tables"][name], self.sound_companions())
         return unique(path for row in rows for path in row_inputs(self.layout, row["model"], row["result"],
                                                                   self.n_levels))
@@ -117,6 +141,11 @@ class Plan:
         return [model for method in TWO_STAGE_METHODS for model in self.two_stage_models(method, "stage1")]
 
     # ------------------------------------------------------------------------------------------ sound
+    def dual_models(self) -> list[str]:
+        """Models certified with Dual RS (``dual`` in ``sound.modes``)."""
+        sound = self.config["sound"]
+        return list(sound["models"]) if "dual" in sound["modes"] else []
+
     def audit_certifications(self) -> list[str]:
         """The certifications the audit checks: every ``sound.audit.modes`` of every ``sound.audit.models``."""
         audit = self.config["sound"]["audit"]
@@ -144,7 +173,7 @@ class Plan:
 
     def read_paths(self) -> set[str]:
         """Every result file that a table, figure, the B.3 table, a sound certificate or the audit reads."""
-        paths = {path for name in self.table_names() for path in self.table_inputs(name)}
+        paths = {path for name in self.result_tables() for path in self.table_inputs(name)}
         paths |= {path for name in self.config.get("figures", {}) for path in self.figure_inputs(name)}
         return paths | set(self.sound_targets() + self.audit_certifications())
 
@@ -152,8 +181,10 @@ class Plan:
         """``{model: levels}`` of the fixed-level certifications that something reads; a cascade certificate
         reads every level of its model."""
         paths = self.read_paths()
+        dual_levels = self.config["sound"]["dual"]["levels"]
         return {model: self.all_levels if self.layout.sound(model, "cascade") in paths
-                else [level for level in self.all_levels if self.layout.level(model, level) in paths]
+                else sorted({level for level in self.all_levels if self.layout.level(model, level) in paths}
+                            | (set(dual_levels) if model in self.dual_models() else set()))
                 for model in self.config["models"]}
 
     def swept_models(self) -> list[str]:

@@ -13,10 +13,10 @@ from .device import autocast_dtype
 from .smoothing import Smoother
 
 
-def make_smoother(checkpoint: str, num_classes: int, batch_size: int, device: torch.device,
-                  precision: str) -> Smoother:
-    """A :class:`Smoother` over the checkpoint's model."""
-    return Smoother(load_model(checkpoint, device), num_classes, batch_size, device, autocast_dtype(precision))
+def make_smoother(checkpoint: str, batch_size: int, device: torch.device, precision: str) -> Smoother:
+    """A :class:`Smoother` over the checkpoint's model (its number of classes from the checkpoint)."""
+    model = load_model(checkpoint, device)
+    return Smoother(model, model.num_classes, batch_size, device, autocast_dtype(precision))
 
 
 def examples(dataset_cfg: dict, split: str) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ rule table:
     params:
         spec=lambda wildcards: PLAN.table_spec(wildcards.table),
         noise=config["noise"],
+        dataset=tracked("dataset", "test_subset"),
     threads: 1
     conda:
         "../../envs/insta-rs.yaml"

@@ -47,6 +47,23 @@ use rule certify_levels as certify_level with:
         **CERTIFY,
 
 
+# Every level on the validation split, for the single sigma chosen there with the validation labels (the
+# companion row validation_best): one job per model, its own noise seed.
+use rule certify_levels as certify_validation with:
+    wildcard_constraints:
+        model=one_of(list(config["models"])),
+    output:
+        tsv=[LAYOUT.validation_level("{model}", level) for level in LEVELS],
+    log:
+        LAYOUT.log("certify", "{model}", "validation.log"),
+    benchmark:
+        LAYOUT.benchmark("certify", "{model}", "validation.tsv")
+    params:
+        levels=LEVELS,
+        split="validation",
+        **VALIDATION_CERTIFY,
+
+
 rule certify_assigned:
     """Certify every test example at its own sigma from an assignment TSV (a search's result)."""
     input:

@@ -59,8 +59,17 @@ TRAINING = {"dataset": tracked("dataset", "test_subset"), **COMPUTE}
 TRAINING_LEVELS = {**TRAINING, "noise": config["noise"]}
 # What a search or a certification of the test subset depends on (a sharded job's merge tracks the same).
 SEARCH = {"search": tracked("search"), "noise": config["noise"], "dataset": tracked("dataset"), **COMPUTE}
-CERTIFY = {"certify": tracked("certify"), "dataset": tracked("dataset"), "sigma0": config["noise"]["sigma0"],
-           **COMPUTE}
+CERTIFY = {"certify": tracked("certify", "validation_seed", "validation_n"), "dataset": tracked("dataset"),
+           "sigma0": config["noise"]["sigma0"], **COMPUTE}
+# The validation split's certifications: fixed-N CERTIFY (the choice reads its counts) with their own seed.
+VALIDATION_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": config["certify"]["validation_seed"],
+                                             "n": config["certify"]["validation_n"] or config["certify"]["n"],
+                                             "procedure": "cohen", "sequential": {}}}
+# Dual RS's selector: certified at sigma_sel (its training sigma) with its share of alpha and its own seed.
+DUAL = config["sound"]["dual"]
+SELECTOR_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": DUAL["seed"], "procedure": "cohen",
+                                           "sequential": {}, "alpha": DUAL["alpha_share"] * config["certify"]["alpha"]},
+                    "sigma": DUAL.get("selector", {}).get("train", {}).get("sigma")}
 
 
 def one_of(names):

@@ -64,3 +64,16 @@ use rule merge_levels as merge_search with:
         method=r"fgss|grid",
     params:
         **SEARCH,
+
+
+use rule merge_levels as merge_selector with:
+    input:
+        shards=shards_of(lambda wildcards: [LAYOUT.selector_certification(wildcards.model)], SELECTOR_CERTIFY),
+    output:
+        tsv=LAYOUT.selector_certification("{model}"),
+    log:
+        LAYOUT.log("certify", "{model}", "selector", "merge.log"),
+    wildcard_constraints:
+        model=one_of(PLAN.dual_models()),
+    params:
+        **SELECTOR_CERTIFY,

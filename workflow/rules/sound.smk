@@ -85,6 +85,8 @@ rule sound_audit:
         certifications=PLAN.audit_certifications(),
         knn=[LAYOUT.knn_meta(model) for model in config["sound"]["audit"]["models"]
              if "semi_elastic" in config["sound"]["audit"]["modes"]],
+        selectors=[LAYOUT.model_file(model, "selector.pt") for model in config["sound"]["audit"]["models"]
+                   if "dual" in config["sound"]["audit"]["modes"]],
         code=package_code("sound_audit.py"),
     output:
         tsv=LAYOUT.table("audit", "tsv"),
@@ -99,6 +101,7 @@ rule sound_audit:
         audit=config["sound"]["audit"],
         cascade=config["sound"]["cascade"],
         semi_elastic=config["sound"]["semi_elastic"],
+        dual=DUAL,
         **SEARCH,
         certify=tracked("certify"),
     threads: 1  # measured: these jobs keep less than one core busy
@@ -108,3 +111,112 @@ rule sound_audit:
         "../../envs/insta-rs.yaml"
     script:
         "../../scripts/sound_audit.py"
+
+
+rule dual_labels:
+    """Dual RS: each training example's best candidate level by the label-aware radius of Eq. 4 (the selector's
+    label), with per-class level histograms in the log."""
+    input:
+        model=LAYOUT.checkpoint("{model}"),
+        data=LAYOUT.data_flag(),
+        code=package_code("dual_labels.py"),
+    output:
+        labels=LAYOUT.model_file("{model}", "selector_labels.tsv"),
+    log:
+        LAYOUT.log("sound", "{model}", "dual_labels.log"),
+    benchmark:
+        LAYOUT.benchmark("sound", "{model}", "dual_labels.tsv")
+    wildcard_constraints:
+        model=one_of(PLAN.dual_models()),
+    params:
+        levels=DUAL["levels"],
+        labels=DUAL["labels"],
+        sigma0=config["noise"]["sigma0"],
+        p_max=config["search"]["p_max"],
+        **TRAINING,
+    threads: 1
+    resources:
+        gpu=GPUS,
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/dual_labels.py"
+
+
+rule dual_selector:
+    """Dual RS: train the sigma selector on the labelled training examples with noise at its own sigma_sel
+    (checkpointed each epoch and resumed, like every training step)."""
+    input:
+        labels=LAYOUT.model_file("{model}", "selector_labels.tsv"),
+        data=LAYOUT.data_flag(),
+        code=package_code("train_selector.py"),
+    output:
+        model=LAYOUT.model_file("{model}", "selector.pt"),
+        history=LAYOUT.model_file("{model}", "selector_history.tsv"),
+    log:
+        LAYOUT.log("sound", "{model}", "dual_selector.log"),
+    benchmark:
+        LAYOUT.benchmark("sound", "{model}", "dual_selector.tsv")
+    wildcard_constraints:
+        model=one_of(PLAN.dual_models()),
+    params:
+        levels=DUAL["levels"],
+        selector=DUAL.get("selector"),
+        sigma0=config["noise"]["sigma0"],
+        **TRAINING,
+    threads: 1
+    resources:
+        gpu=GPUS,
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/train_selector.py"
+
+
+rule certify_selector:
+    """Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its own noise seed) on the test
+    subset; predict is the candidate it certifies, radius R_sel."""
+    input:
+        model=LAYOUT.model_file("{model}", "selector.pt"),
+        data=LAYOUT.data_flag(),
+        code=package_code("certify.py"),
+    output:
+        tsv=sharded(LAYOUT.selector_certification("{model}"), SELECTOR_CERTIFY),
+    log:
+        LAYOUT.log("certify", "{model}", "selector", "{scatteritem}.log"),
+    benchmark:
+        LAYOUT.benchmark("certify", "{model}", "selector", "{scatteritem}.tsv")
+    wildcard_constraints:
+        model=one_of(PLAN.dual_models()),
+    params:
+        **SELECTOR_CERTIFY,
+    threads: 1
+    resources:
+        gpu=GPUS,
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/certify.py"
+
+
+rule sound_dual:
+    """The Dual RS certificate: the selector's candidate and R_sel, the classifier at that level re-certified at
+    the rest of alpha from its fixed-level certification (samples independent of the selector's), radius
+    min(R_sel, R_cls)."""
+    input:
+        selector=LAYOUT.selector_certification("{model}"),
+        levels=lambda wildcards: [LAYOUT.level(wildcards.model, level) for level in DUAL["levels"]],
+        code=package_code("sound_dual.py"),
+    output:
+        tsv=sound_report(LAYOUT.sound("{model}", "dual")),
+    log:
+        LAYOUT.log("sound", "{model}", "dual.log"),
+    params:
+        levels=DUAL["levels"],
+        sigma0=config["noise"]["sigma0"],
+        alpha_classifier=(1 - DUAL["alpha_share"]) * config["certify"]["alpha"],
+    threads: 1
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/sound_dual.py"

@@ -13,11 +13,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from insta_rs import analysis
+from insta_rs import analysis, collapse
 from insta_rs.io import FIXED_N
 from insta_rs.layout import Layout
 from insta_rs.tables.paper import PaperRow, paper_row
 from insta_rs.tables.render import Table
+from insta_rs.tables.collapse import FLAG
 from insta_rs.tables.rows import COMPANION_NOTE, RowResult, load_row, table_rows
 
 ACR_DEFINITION = ("ACR = mean_i radius_i * correct_i over the test subset (wrong and abstained examples count 0); "
@@ -94,9 +95,11 @@ def certification_footer(rows: Sequence[RowResult], show_ass: bool, papers: Sequ
 
 
 def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, sigma0: float,
-                default_radii: Sequence[float], sound_cfg: Mapping | None = None) -> Table:
+                default_radii: Sequence[float], sound_cfg: Mapping | None = None,
+                num_classes: int | None = None) -> Table:
     """Evaluate every row of ``table_cfg`` and its companions (:func:`table_rows`; ``sound_cfg`` is the config's
-    ``sound`` section): certified accuracy at each radius, ACR, ASS for search rows."""
+    ``sound`` section): certified accuracy at each radius, ACR, ASS for search rows, and the effective number of
+    classes among the certified predictions (flagged where they concentrate on few: :mod:`insta_rs.collapse`)."""
     if not table_cfg.get("rows"):
         raise ValueError(f"table {name!r} has no rows: give tables.{name}.rows: [{{label, model, result}}, ...]")
     radii = [float(r) for r in table_cfg.get("radii") or default_radii]
@@ -108,12 +111,14 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
         results.append(row)
         papers += [paper] if paper else []
         cert_acc = analysis.certified_accuracy(row.frame, radii)
+        classes = collapse.certified_concentration(row.frame, num_classes or int(row.frame["label"].max()) + 1)
         number = {"label": spec["label"], "model": spec["model"], "result": spec["result"],
                   "definition": row.definition, "level": row.level,
                   "sigma": row.sigma,
                   **{f"ca_{r:g}": v for r, v in zip(radii, cert_acc)}, "acr": analysis.acr(row.frame),
                   "ass": row.ass, "n_examples": len(row.frame), "procedure": procedures_of(row.frame),
-                  "mean_samples": mean_samples(row.frame),
+                  "mean_samples": mean_samples(row.frame), "certified_classes": classes["effective_classes"],
+                  "concentrated": int(classes["concentrated"]),
                   **{f"paper_ca_{r:g}": paper.cert_acc_at(r) if paper else None for r in radii},
                   "paper_acr": paper.acr if paper else None, "paper_ass": paper.ass if paper else None}
         cell = {"Method": spec["label"], "sigma": row.sigma_text,
@@ -121,7 +126,9 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
                    for r, v in zip(radii, cert_acc)},
                 "ACR": with_paper(number["acr"], paper.acr if paper else None, 3),
                 "ASS": with_paper(row.ass, paper.ass if paper else None, 3),
-                "samples": f"{number['mean_samples']:,.0f}", "definition": row.definition}
+                "samples": f"{number['mean_samples']:,.0f}",
+                "classes": f"{classes['effective_classes']:.1f}" + (f" {FLAG}" if classes["concentrated"] else ""),
+                "definition": row.definition}
         numbers.append(number)
         cells.append(cell)
     show_ass = any(row.ass is not None for row in results)
@@ -132,6 +139,10 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
     if set(numbers_frame["procedure"]) == {FIXED_N}:  # N estimation samples for every example: the footer says N
         cells_frame = cells_frame.drop(columns=["samples"])
     footer = certification_footer(results, show_ass, papers)
+    if numbers_frame["concentrated"].any():
+        footer += (f"classes = effective number of classes among a row's certified predictions; {FLAG}: they fall on "
+                   "few classes (fewer than half as many as the labels), a collapse of the level or sigma choice "
+                   "onto a class (insta_rs.collapse; tables collapse_training and collapse_levels).",)
     if len(specs) > len(table_cfg["rows"]):
         footer += (COMPANION_NOTE,)
     return Table(name=name, title=table_cfg.get("title", name), caption=table_cfg.get("caption", ""),

@@ -1,0 +1,20 @@
+"""Dual RS's selector labels: per training example the candidate level with the largest positive label-aware
+radius of Eq. 4 (insta_rs.sound.dual.hard_labels), logged as per-class level histograms."""
+
+from insta_rs.job import job_dataset, job_device
+from insta_rs.runlog import setup_step_logging
+from insta_rs.sound import dual
+from insta_rs.steps import make_smoother
+
+
+def main(snakemake) -> None:
+    setup_step_logging(snakemake.log[0], snakemake.threads)
+    params = snakemake.params
+    classifier = make_smoother(snakemake.input.model, snakemake.config["search"]["batch_size"],
+                               job_device(snakemake), params.precision)
+    frame = dual.label_training_split(classifier, job_dataset(snakemake), params.levels, params.sigma0,
+                                      params.labels["m"], params.p_max, params.labels["seed"])
+    dual.write_labels(frame, snakemake.output.labels)
+
+
+main(snakemake)  # noqa: F821

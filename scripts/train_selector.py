@@ -1,0 +1,22 @@
+"""Train Dual RS's sigma selector on its labels with noise at sigma_sel (the stage's sigma); resumes an
+interrupted run."""
+
+from insta_rs.data import load_split
+from insta_rs.job import job_dataset, job_device
+from insta_rs.runlog import setup_step_logging
+from insta_rs.sound import dual
+from insta_rs.training.config import parse_stage
+
+
+def main(snakemake) -> None:
+    setup_step_logging(snakemake.log[0], snakemake.threads)
+    params, selector = snakemake.params, snakemake.params.selector
+    train_set = load_split(job_dataset(snakemake), "train")
+    labels = dual.read_labels(snakemake.input.labels, params.levels, len(train_set))
+    stage = parse_stage(selector["train"], "fixed", "sound.dual.selector.train")
+    dual.train_selector(train_set, labels, params.levels, params.sigma0, stage, selector["arch"],
+                        selector["input_layer"], snakemake.output.model, job_device(snakemake), params.precision,
+                        history_path=snakemake.output.history, identity={"model": snakemake.wildcards.model})
+
+
+main(snakemake)  # noqa: F821
