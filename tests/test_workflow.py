@@ -214,16 +214,22 @@ def test_how_changes_plan_nothing(tiny_run, tmp_path, change, args):
 MERGES = {"merge_levels", "merge_search", "merge_assigned"}
 SEARCHES_AND_CERTIFICATIONS = {"certify_levels", "certify_assigned", "search_instance", "search_uniform",
                                "sound_cascade", "sound_semi_elastic", "table", "figure", "all"} | MERGES
+VALIDATION = {"certify_validation", "merge_validation"}  # every level on the validation split
+DUAL_CERTIFICATION = {"certify_selector", "merge_selector", "sound_dual"}  # of the test subset
+DUAL_TRAINING = {"dual_labels", "dual_selector"}  # the selector's labels use p_max = alpha ** (1 / n)
 PROTOCOL_CHANGES = {  # one "what" setting changed at a time: exactly the results that depend on it re-run
-    "certify.n (and the search's p_max)": ({"certify": {"n": 300}}, SEARCHES_AND_CERTIFICATIONS),
+    "certify.n (and the search's p_max)": ({"certify": {"n": 300}},
+                                           SEARCHES_AND_CERTIFICATIONS | VALIDATION | DUAL_CERTIFICATION | DUAL_TRAINING),
     "search.m": ({"search": {"m": 30}}, {"search_instance", "search_uniform", "certify_assigned", "table", "figure",
                                         "all", "merge_search", "merge_assigned"}),
     "dataset.test_subset": ({"dataset": {"test_subset": {"every": 20, "limit": 20}}},
-                            SEARCHES_AND_CERTIFICATIONS | {"sound_knn_sigma"}),
+                            SEARCHES_AND_CERTIFICATIONS | {"sound_knn_sigma"} | DUAL_CERTIFICATION),
     "a table's title": ({"tables": {"table1": {"title": "renamed"}}}, {"table", "all"}),
+    "certify.validation_seed": ({"certify": {"validation_seed": 7}}, VALIDATION | {"table", "all"}),
+    "sound.dual.alpha_share": ({"sound": {"dual": {"alpha_share": 0.25}}}, DUAL_CERTIFICATION | {"table", "all"}),
     "a model's training": ({"models": {"cohen-0.50": {"train": {"epochs": 2}}}},
                            {"train_fixed_sigma", "certify_levels", "certify_assigned", "search_instance",
-                            "search_uniform", "table", "figure", "all"} | MERGES),
+                            "search_uniform", "table", "figure", "all"} | MERGES | VALIDATION),
 }
 
 
@@ -293,13 +299,15 @@ def test_report_has_every_table_figure_and_sound_result_with_captions(tiny_run, 
     html = report.read_text(errors="replace")
     made = tables_and_figures(tiny_run, None)
     sound = [f"{model}/{mode}.tsv" for model in tiny_config(tiny_run)["sound"]["models"]
-             for mode in ("cascade", "semi_elastic")]
+             for mode in ("cascade", "semi_elastic", "dual")]
     assert "results/tiny/tables/falsification.md" in made and sound
     missing = [path for path in made + sound if Path(path).name not in html]
     assert not missing, f"report lacks {missing}"
     captions = ["Figure 1(a): average certified radius", "Figure 3(c): number of test examples",
                 "Certified accuracy at each L2 radius", "Appendix B.3: the uniform noise level",
-                "The exact counterexample to the Insta-RS radius", "A sound input-adaptive certification"]
+                "The exact counterexample to the Insta-RS radius", "A sound input-adaptive certification",
+                "Collapse diagnostics of training", "Collapse diagnostics of the certified levels",
+                "the best certified ACR on the validation split"]
     assert [caption for caption in captions if caption not in html] == []
 
 

@@ -48,16 +48,16 @@ use rule certify_levels as certify_level with:
 
 
 # Every level on the validation split, for the single sigma chosen there with the validation labels (the
-# companion row validation_best): one job per model, its own noise seed.
+# companion row validation_best): sharded like the test set's, its own noise seed.
 use rule certify_levels as certify_validation with:
     wildcard_constraints:
         model=one_of(list(config["models"])),
     output:
-        tsv=[LAYOUT.validation_level("{model}", level) for level in LEVELS],
+        tsv=[sharded(LAYOUT.validation_level("{model}", level), VALIDATION_CERTIFY) for level in LEVELS],
     log:
-        LAYOUT.log("certify", "{model}", "validation.log"),
+        LAYOUT.log("certify", "{model}", "validation", "{scatteritem}.log"),
     benchmark:
-        LAYOUT.benchmark("certify", "{model}", "validation.tsv")
+        LAYOUT.benchmark("certify", "{model}", "validation", "{scatteritem}.tsv")
     params:
         levels=LEVELS,
         split="validation",

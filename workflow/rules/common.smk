@@ -53,18 +53,20 @@ def tracked(section, *leave_out):
 
 
 
-# What training depends on beyond the model's own entry (test_subset only chooses test images), with the
-# noise levels for the per-example-sigma stages.
-TRAINING = {"dataset": tracked("dataset", "test_subset"), **COMPUTE}
+# The data set settings a result on each split depends on: test_subset only chooses test images.
+SPLIT_DATASET = {"test": tracked("dataset"), "validation": tracked("dataset", "test_subset")}
+# What training depends on beyond the model's own entry, with the noise levels for the per-example-sigma stages.
+TRAINING = {"dataset": SPLIT_DATASET["validation"], **COMPUTE}
 TRAINING_LEVELS = {**TRAINING, "noise": config["noise"]}
 # What a search or a certification of the test subset depends on (a sharded job's merge tracks the same).
-SEARCH = {"search": tracked("search"), "noise": config["noise"], "dataset": tracked("dataset"), **COMPUTE}
-CERTIFY = {"certify": tracked("certify", "validation_seed", "validation_n"), "dataset": tracked("dataset"),
+SEARCH = {"search": tracked("search"), "noise": config["noise"], "dataset": SPLIT_DATASET["test"], **COMPUTE}
+CERTIFY = {"certify": tracked("certify", "validation_seed", "validation_n"), "dataset": SPLIT_DATASET["test"],
            "sigma0": config["noise"]["sigma0"], **COMPUTE}
 # The validation split's certifications: fixed-N CERTIFY (the choice reads its counts) with their own seed.
 VALIDATION_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": config["certify"]["validation_seed"],
                                              "n": config["certify"]["validation_n"] or config["certify"]["n"],
-                                             "procedure": "cohen", "sequential": {}}}
+                                             "procedure": "cohen", "sequential": {}},
+                      "dataset": SPLIT_DATASET["validation"]}
 # Dual RS's selector: certified at sigma_sel (its training sigma) with its share of alpha and its own seed.
 DUAL = config["sound"]["dual"]
 SELECTOR_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": DUAL["seed"], "procedure": "cohen",

@@ -42,7 +42,7 @@ rule search_uniform:
     wildcard_constraints:
         split=r"test|validation",
     params:
-        **SEARCH,
+        **{**SEARCH, "dataset": lambda wildcards: SPLIT_DATASET[wildcards.split]},
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,

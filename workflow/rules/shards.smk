@@ -26,6 +26,22 @@ rule merge_levels:
         merge_shards(list(input.shards), list(output), log[0])
 
 
+use rule merge_levels as merge_validation with:
+    input:
+        shards=shards_of(lambda wildcards: LAYOUT.validation_levels(wildcards.model, len(LEVELS)),
+                         VALIDATION_CERTIFY),
+    output:
+        tsv=[LAYOUT.validation_level("{model}", level) for level in LEVELS],
+    log:
+        LAYOUT.log("certify", "{model}", "validation", "merge.log"),
+    wildcard_constraints:
+        model=one_of(list(config["models"])),
+    params:
+        levels=LEVELS,
+        split="validation",
+        **VALIDATION_CERTIFY,
+
+
 use rule merge_levels as merge_level with:
     input:
         shards=shards_of(lambda wildcards: [LAYOUT.level(wildcards.model, wildcards.level)], CERTIFY),
