@@ -23,7 +23,6 @@ rule table:
         spec=lambda wildcards: PLAN.table_spec(wildcards.table),
         noise=config["noise"],
         dataset=tracked("dataset", "test_subset"),
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -47,7 +46,6 @@ rule figure:
         figure=lambda wildcards: config["figures"][wildcards.figure],
         kind=lambda wildcards: PLAN.figure_kind(wildcards.figure),
         noise=config["noise"],
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:

@@ -14,7 +14,6 @@ rule prepare_data:
     params:
         # test_subset only chooses test images: leaving it out keeps a change from re-running training
         dataset=tracked("dataset", "test_subset"),
-    threads: 1
     retries: 2 if config["dataset"].get("download") else 0
     localrule: True
     conda:

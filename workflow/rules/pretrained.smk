@@ -13,7 +13,6 @@ rule fetch_pretrained:
         LAYOUT.log("pretrained", "fetch_{source}.log"),
     wildcard_constraints:
         source=r"[A-Za-z0-9_]+",
-    threads: 1
     retries: 2
     localrule: True
     conda:
@@ -40,7 +39,6 @@ rule import_pretrained:
         num_classes=config["dataset"]["num_classes"],
     wildcard_constraints:
         model=one_of(PLAN.models_with("pretrained")),
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:

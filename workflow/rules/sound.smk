@@ -14,7 +14,6 @@ rule sound_cascade:
         LAYOUT.log("sound", "{model}", "cascade.log"),
     params:
         p0=config["sound"]["cascade"]["p0"],
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -53,7 +52,6 @@ rule sound_semi_elastic:
         tsv=sound_report(LAYOUT.sound("{model}", "semi_elastic")),
     log:
         LAYOUT.log("sound", "{model}", "semi_elastic.log"),
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -71,7 +69,6 @@ rule sound_falsify:
         LAYOUT.log("sound", "falsification.log"),
     params:
         falsify=config["sound"]["falsify"],
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -134,7 +131,6 @@ rule dual_labels:
         sigma0=config["noise"]["sigma0"],
         p_max=config["search"]["p_max"],
         **TRAINING,
-    threads: 1
     resources:
         gpu=GPUS,
     conda:
@@ -164,7 +160,6 @@ rule dual_selector:
         selector=DUAL.get("selector"),
         sigma0=config["noise"]["sigma0"],
         **TRAINING,
-    threads: 1
     resources:
         gpu=GPUS,
     conda:
@@ -173,9 +168,9 @@ rule dual_selector:
         "../../scripts/train_selector.py"
 
 
-rule certify_selector:
-    """Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its own noise seed) on the test
-    subset; predict is the candidate it certifies, radius R_sel."""
+# Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its own noise seed) on the test
+# subset; predict is the candidate it certifies, radius R_sel.
+use rule certify_levels as certify_selector with:
     input:
         model=LAYOUT.model_file("{model}", "selector.pt"),
         data=LAYOUT.data_flag(),
@@ -190,13 +185,6 @@ rule certify_selector:
         model=one_of(PLAN.dual_models()),
     params:
         **SELECTOR_CERTIFY,
-    threads: 1
-    resources:
-        gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
-    script:
-        "../../scripts/certify.py"
 
 
 rule sound_dual:
@@ -215,7 +203,6 @@ rule sound_dual:
         levels=DUAL["levels"],
         sigma0=config["noise"]["sigma0"],
         alpha_classifier=(1 - DUAL["alpha_share"]) * config["certify"]["alpha"],
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:

@@ -25,7 +25,6 @@ rule train_fixed_sigma:
     params:
         model=training(),
         **TRAINING,
-    threads: 1
     resources:
         gpu=GPUS,
     conda:
@@ -54,7 +53,6 @@ rule insta_stage1:
     params:
         model=training("stage1"),
         **TRAINING_LEVELS,
-    threads: 1
     resources:
         gpu=GPUS,
     conda:
@@ -94,7 +92,6 @@ rule pfat_assign:
     params:
         model=training("stage1"),
         **TRAINING_LEVELS,
-    threads: 1
     resources:
         gpu=GPUS,
     conda:
@@ -121,7 +118,6 @@ rule insta_stage2:
     params:
         model=training("stage2"),
         **TRAINING_LEVELS,
-    threads: 1
     resources:
         gpu=GPUS,
     conda:
@@ -152,7 +148,6 @@ rule export_stage1:
         LAYOUT.log("models", "{model}", "export.log"),
     wildcard_constraints:
         model=one_of(PLAN.stage1_only_models()),
-    threads: 1
     conda:
         "../../envs/insta-rs.yaml"
     script:
