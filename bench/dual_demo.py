@@ -1,8 +1,8 @@
 """Dual Randomized Smoothing on the digits demo's trained models, against the sound fixed-sigma baselines and the
 alpha/K oracle envelope, on the same 500 test digits, N0, N and alpha as the other rows.
 
-For each model: selector labels on the training split (Eq. 4 with the label over the 16 levels); a selector
-trained per (candidate levels, sigma_sel) of a small grid; everything chosen on the VALIDATION split only
+For each model: selector labels on the training split (the radius from m hard votes with the label, over the 16
+levels); a selector trained per (candidate levels, sigma_sel) of a small grid; everything chosen on the VALIDATION split only
 (the selector's configuration and the alpha split by the certified ACR of Dual RS on validation; the fixed sigma
 by the label-aware Eq. 5 estimate, and by the certified ACR on validation); then the test digits certified once.
 Dual RS takes the classifier's certification at the selected level from the level files
@@ -258,7 +258,7 @@ def main() -> None:
            f"`{' '.join(sys.argv)}`", "",
            f"Models from {args.results}. Selector: digits_cnn, {args.selector_epochs} epochs (lr {args.selector_lr}, "
            f"x0.1 at 1/3 and 2/3; SmoothAdv: eps = 2 sigma_sel, {args.smoothadv_steps} steps, "
-           f"{args.smoothadv_copies} noisy copies), hard labels from Eq. 4 with the label (m = {args.label_m}); grid (validation "
+           f"{args.smoothadv_copies} noisy copies), hard labels from the label's vote share (m = {args.label_m}); grid (validation "
            f"only): training {args.selector_method} x levels {[list(c) for c in args.candidates]} x sigma_sel "
            f"{args.sigma_sel} x alpha_sel / alpha {args.selector_share}. Every row below is on the same test digits; "
            "the classifier of Dual RS is the level files' certification re-certified at alpha_cls, the selector is "

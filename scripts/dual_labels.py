@@ -1,5 +1,6 @@
-"""Dual RS's selector labels: per training example the candidate level with the largest positive label-aware
-radius of Eq. 4 (insta_rs.sound.dual.hard_labels), logged as per-class level histograms."""
+"""Dual RS's selector labels: per training example the candidate level with the largest positive radius
+estimated from hard votes with the label (insta_rs.sound.dual.hard_labels), logged as per-class level
+histograms."""
 
 from insta_rs.job import job_dataset, job_device
 from insta_rs.runlog import setup_step_logging

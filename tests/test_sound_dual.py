@@ -13,13 +13,13 @@ import pytest
 import torch
 from scipy.stats import norm
 
+from insta_rs import search
 from insta_rs.data import TensorImageDataset
-from insta_rs.io import read_certification
+from insta_rs.io import read_certification, write_certification
 from insta_rs.levels import sigma_levels
 from insta_rs.models import build_model
 from insta_rs.smoothing import Smoother
 from insta_rs.sound import audit, dual
-from insta_rs.io import write_certification
 from insta_rs.sound.falsify import ball_probability, dual_along, falsify, violations_along
 from insta_rs.stats import cohen_radius, max_certifiable_p, pA_lower_bound
 from insta_rs.training.config import parse_stage
@@ -250,6 +250,41 @@ def test_candidate_radii_match_the_closed_form_and_share_the_noise(linear_model,
     wrong = dual.candidate_radii(smoother, linear_inputs, 1 - labels, np.arange(len(labels)), sigmas, m, p_max, 0)
     clear = np.abs(distance) > 0.1  # g_y <= Phi(-0.1) = 0.46 at every candidate: wrong everywhere, no label
     assert clear.sum() > 30 and np.all(dual.hard_labels(wrong)[clear] == dual.NO_LABEL)
+
+
+class FlatSoftmax(torch.nn.Module):
+    """The half-space classifier's votes behind a flat softmax over 10 classes (every soft score about 0.1), as a
+    SmoothAdv-trained model's can be."""
+
+    def __init__(self, base: torch.nn.Module):
+        super().__init__()
+        self.base = base
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = 1e-8 * self.base(x)
+        return torch.cat([logits, torch.zeros(len(x), 8)], dim=1)
+
+
+def test_candidate_radii_count_votes_not_soft_scores(linear_model, linear_inputs):
+    labels = (linear_model.distance(linear_inputs) > 0).astype(int)
+    idx, sigmas, m, p_max = np.arange(len(labels)), np.array([0.25, 1.0]), 500, 0.999
+    steep = dual.candidate_radii(Smoother(linear_model, 2, 4096), linear_inputs, labels, idx, sigmas, m, p_max, 0)
+    flat_smoother = Smoother(FlatSoftmax(linear_model), 10, 4096)
+    flat = dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0)
+    assert np.array_equal(flat, steep) and np.mean(dual.hard_labels(flat) >= 0) > 0.5
+    # negative control: Eq. 4's soft score of the label stays near 1/10, so every soft radius is negative
+    soft = search.label_aware_radius(flat_smoother, linear_inputs, labels, idx, np.full(len(idx), 0.25), m, p_max, 0)
+    assert np.all(soft < 0)
+
+
+def test_selector_without_any_label_is_refused_with_advice(tmp_path):
+    base = TensorImageDataset(torch.zeros(8, 1, 8, 8), torch.zeros(8, dtype=torch.long))
+    stage = parse_stage({"method": "gaussian", "sigma": 0.05, "epochs": 1, "batch_size": 4, "lr": 0.05}, "fixed",
+                        "sound.dual.selector.train")
+    with pytest.raises(ValueError, match="no training example has a selector label.*sound.dual.levels"):
+        dual.train_selector(base, np.full(8, dual.NO_LABEL), (1, 4), 0.25, stage, "digits_cnn", {"kind": "none"},
+                            tmp_path / "selector.pt", torch.device("cpu"))
+    assert not (tmp_path / "selector.pt").exists()
 
 
 def test_hard_labels_rules():

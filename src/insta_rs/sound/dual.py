@@ -25,16 +25,18 @@ certification of that level: :func:`classifier_from_levels`); the two also get d
 :func:`dual_frame` checks.
 
 Selector labels (:func:`candidate_radii`, :func:`hard_labels`). On the training split, per candidate, the
-label-aware approximate radius of Eq. 4, ``CR_hat(x, y, sigma_k) = sigma_k PhiInv(g_soft_y(x, sigma_k))``
-(m noise vectors shared by the candidates, p clamped to ``[1 - p_max, p_max]``). The label is *hard*: the
-candidate with the largest positive ``CR_hat`` (the level that serves the example best by Eq. 4 with its
-label), ties to the smaller sigma. Examples with no positive ``CR_hat`` (soft-wrong or unsure at every
-candidate) get :data:`NO_LABEL` and are left out of the selector's training: no choice of sigma certifies
-them, so any label would only pull the selector's decision regions towards an arbitrary candidate. Hard labels
-train with the package's methods unchanged (Gaussian augmentation or SmoothAdv, at ``sigma_sel``); Dual RS's
-soft labels (a softmax over the per-candidate radii) would need a soft-target loss in every method. On the
-digits demo the trained selector reproduces its hard labels on 96-100% of the validation digits it certifies;
-what limits the certificate is ``R_sel``, not the selector's accuracy (``bench/dual_demo.py``).
+radius CERTIFY would estimate with the label, ``CR_hat(x, y, sigma_k) = sigma_k PhiInv(n_y / m)`` from the m hard
+votes of ``f(x + sigma_k eps)`` (the same m noise vectors for every candidate, ``n_y / m`` clamped to
+``[1 - p_max, p_max]``): Eq. 4's label-aware radius with the vote share in place of the soft score, because the
+certificate counts votes, and a flat softmax (SmoothAdv-trained models) keeps the soft score of the label below 1/2
+even where the votes are unanimous (the digits demo's SmoothAdv model: no training example above 1/2 at any
+candidate). The label is *hard*: the candidate with the largest positive ``CR_hat`` (the level that serves the
+example best), ties to the smaller sigma. Examples with no positive ``CR_hat`` (voted wrong or unsure at every
+candidate) get :data:`NO_LABEL` and are left out of the selector's training: no choice of sigma certifies them,
+so any label would only pull the selector's decision regions towards an arbitrary candidate. Hard labels train
+with the package's methods unchanged (Gaussian augmentation or SmoothAdv, at ``sigma_sel``); Dual RS's soft
+labels (a softmax over the per-candidate radii) would need a soft-target loss in every method. What limits the
+certificate on the digits demo is ``R_sel``, not the selector's accuracy (``bench/dual_demo.py``).
 """
 
 from __future__ import annotations
@@ -49,14 +51,15 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from insta_rs import search
 from insta_rs.analysis import aligned_levels, certification_alpha, recertified_frame
 from insta_rs.collapse import class_level_counts, format_class_level_counts
 from insta_rs.data import load_split
 from insta_rs.device import autocast_dtype
 from insta_rs.io import CERTIFY_COLUMNS, atomic_write, read_certification, write_certification
 from insta_rs.levels import sigma_levels
+from insta_rs.noise import SEARCH
 from insta_rs.smoothing import Smoother
+from insta_rs.stats import phi_inv_clamped
 from insta_rs.training.config import StageConfig
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
 
@@ -84,10 +87,13 @@ def candidate_sigmas(levels: Sequence[int], sigma0: float) -> np.ndarray:
 
 def candidate_radii(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx: np.ndarray,
                     sigmas: Sequence[float], n_samples: int, p_max: float, seed: int) -> np.ndarray:
-    """``CR_hat(x_i, y_i, sigma_k)`` ``[len(x), K]`` (Eq. 4 with the label), the same ``n_samples`` noise vectors
-    for every candidate of an example (common random numbers: the SEARCH stream keyed by ``idx`` and ``seed``)."""
-    return np.stack([search.label_aware_radius(smoother, x, labels, idx, np.full(len(x), sigma), n_samples, p_max,
-                                               seed, common_noise=True) for sigma in sigmas], axis=1)
+    """``CR_hat(x_i, y_i, sigma_k) = sigma_k PhiInv(n_y / m)`` ``[len(x), K]`` from ``m = n_samples`` hard votes
+    per candidate, ``n_y / m`` clamped to ``[1 - p_max, p_max]`` (module docstring). The same noise vectors serve
+    every candidate of an example (common random numbers: the SEARCH stream keyed by ``idx`` and ``seed``)."""
+    rows, labels = np.arange(len(x)), np.asarray(labels)
+    votes = [smoother.sample_counts(x, np.full(len(x), sigma), idx, n_samples, seed, SEARCH)[rows, labels]
+             for sigma in sigmas]
+    return np.stack([sigma * phi_inv_clamped(n_y / n_samples, p_max) for sigma, n_y in zip(sigmas, votes)], axis=1)
 
 
 def hard_labels(radii: np.ndarray) -> np.ndarray:
@@ -185,6 +191,10 @@ def train_selector(train_set: Dataset, selector_labels: np.ndarray, levels: Sequ
     if stage.sigma is None:
         raise ValueError("the selector's training stage needs sigma (sigma_sel)")
     selector_labels = np.asarray(selector_labels, dtype=np.int64)
+    if not np.any(selector_labels >= 0):
+        raise ValueError("no training example has a selector label: the classifier's vote share for the true label "
+                         "is at most 1/2 at every candidate level, so Dual RS has nothing to learn from; give "
+                         "sound.dual.levels where the model is accurate, or leave the model out of sound.models")
     run = {"step": "dual_selector", "arch": arch, "input_layer": dict(input_layer), "levels": [int(l) for l in levels],
            "sigma0": float(sigma0), "sigma_sel": float(stage.sigma), "precision": precision,
            "labels_sha256": hashlib.sha256(selector_labels.tobytes()).hexdigest(), **(identity or {})}
