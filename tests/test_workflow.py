@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from insta_rs.device import gpu_visible
+from insta_rs.io import read_certification
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -151,6 +152,18 @@ def test_full_run_writes_every_table_and_figure(tiny_run):
             assert "\t" in content.decode().splitlines()[0], path
 
 
+def test_dual_selector_is_certified_with_its_own_settings(tiny_run):
+    """Dual RS's selector certification reads the settings meant for it: sigma_sel (not a level's sigma), its
+    share of alpha and its own noise seed."""
+    config = tiny_config(tiny_run)
+    dual = config["sound"]["dual"]
+    for model in config["sound"]["models"]:
+        frame = read_certification(tiny_run / "results" / config["run"] / "certify" / model / "selector.tsv")
+        assert np.allclose(frame["sigma"], dual["selector"]["train"]["sigma"]), model
+        assert np.allclose(frame["alpha"], dual.get("alpha_share", 0.5) * config["certify"]["alpha"]), model
+        assert (frame["seed"] != config["certify"]["seed"]).all(), model
+
+
 def test_second_run_has_nothing_to_do(tiny_run):
     dry_run = snakemake(tiny_run, None, "-n")
     assert planned_jobs(dry_run) == {}, dry_run.stdout[-3000:]
@@ -214,12 +227,14 @@ def test_how_changes_plan_nothing(tiny_run, tmp_path, change, args):
 MERGES = {"merge_levels", "merge_search", "merge_assigned"}
 SEARCHES_AND_CERTIFICATIONS = {"certify_levels", "certify_assigned", "search_instance", "search_uniform",
                                "sound_cascade", "sound_semi_elastic", "table", "figure", "all"} | MERGES
+CERTIFICATIONS = SEARCHES_AND_CERTIFICATIONS - {"search_instance", "search_uniform", "merge_search"}
 VALIDATION = {"certify_validation", "merge_validation"}  # every level on the validation split
 DUAL_CERTIFICATION = {"certify_selector", "merge_selector", "sound_dual"}  # of the test subset
 DUAL_TRAINING = {"dual_labels", "dual_selector"}  # the selector's labels use p_max = alpha ** (1 / n)
 PROTOCOL_CHANGES = {  # one "what" setting changed at a time: exactly the results that depend on it re-run
     "certify.n (and the search's p_max)": ({"certify": {"n": 300}},
                                            SEARCHES_AND_CERTIFICATIONS | VALIDATION | DUAL_CERTIFICATION | DUAL_TRAINING),
+    "certify.n0 (not the searches)": ({"certify": {"n0": 7}}, CERTIFICATIONS | VALIDATION | DUAL_CERTIFICATION),
     "search.m": ({"search": {"m": 30}}, {"search_instance", "search_uniform", "certify_assigned", "table", "figure",
                                         "all", "merge_search", "merge_assigned"}),
     "dataset.test_subset": ({"dataset": {"test_subset": {"every": 20, "limit": 20}}},

@@ -1,7 +1,9 @@
 """Merging the shards of a search or certification, in test-subset order, in Snakemake's own process. Every
 such result is made by a merge, whatever the shard count (one shard included); the merge tracks the same
 params as the jobs it merges, and shard files are temporary, so a result's recorded provenance does not depend
-on how many shards made it: changing the shard count re-runs nothing.
+on how many shards made it: changing the shard count re-runs nothing. The tracked settings are one param,
+``tracked``, so that a merge derived with ``use rule`` replaces its parent's whole (Snakemake merges params key
+by key: the search's merge would otherwise also track the certification's settings).
 """
 
 from insta_rs.io import merge_shards
@@ -19,8 +21,7 @@ rule merge_levels:
     wildcard_constraints:
         model=one_of(PLAN.swept_models()),
     params:
-        levels=LEVELS,
-        **CERTIFY,
+        tracked={"levels": LEVELS, **CERTIFY},
     localrule: True
     run:
         merge_shards(list(input.shards), list(output), log[0])
@@ -37,9 +38,7 @@ use rule merge_levels as merge_validation with:
     wildcard_constraints:
         model=one_of(list(config["models"])),
     params:
-        levels=LEVELS,
-        split="validation",
-        **VALIDATION_CERTIFY,
+        tracked={"levels": LEVELS, "split": "validation", **VALIDATION_CERTIFY},
 
 
 use rule merge_levels as merge_level with:
@@ -52,8 +51,7 @@ use rule merge_levels as merge_level with:
     wildcard_constraints:
         model=one_of([model for model in config["models"] if model not in PLAN.swept_models()]),
     params:
-        levels=lambda wildcards: [int(wildcards.level)],
-        **CERTIFY,
+        tracked=lambda wildcards: {"levels": [int(wildcards.level)], **CERTIFY},
 
 
 use rule merge_levels as merge_assigned with:
@@ -66,7 +64,7 @@ use rule merge_levels as merge_assigned with:
     wildcard_constraints:
         assignment=r"fgss|grid|knn",
     params:
-        **CERTIFY,
+        tracked=CERTIFY,
 
 
 use rule merge_levels as merge_search with:
@@ -79,7 +77,7 @@ use rule merge_levels as merge_search with:
     wildcard_constraints:
         method=r"fgss|grid",
     params:
-        **SEARCH,
+        tracked=SEARCH,
 
 
 use rule merge_levels as merge_selector with:
@@ -92,4 +90,4 @@ use rule merge_levels as merge_selector with:
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
     params:
-        **SELECTOR_CERTIFY,
+        tracked=SELECTOR_CERTIFY,

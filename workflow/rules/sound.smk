@@ -168,9 +168,10 @@ rule dual_selector:
         "../../scripts/train_selector.py"
 
 
-# Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its own noise seed) on the test
-# subset; predict is the candidate it certifies, radius R_sel.
-use rule certify_levels as certify_selector with:
+rule certify_selector:
+    """Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its own noise seed) on the test
+    subset; predict is the candidate it certifies, radius R_sel. Its own rule, not ``use rule certify_levels``:
+    a derived rule keeps the parent's params (``levels``), which would certify at the levels' sigmas."""
     input:
         model=LAYOUT.model_file("{model}", "selector.pt"),
         data=LAYOUT.data_flag(),
@@ -185,6 +186,12 @@ use rule certify_levels as certify_selector with:
         model=one_of(PLAN.dual_models()),
     params:
         **SELECTOR_CERTIFY,
+    resources:
+        gpu=GPUS,
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/certify.py"
 
 
 rule sound_dual:
