@@ -1,9 +1,9 @@
 """Dual Randomized Smoothing on the digits demo's trained models, against the sound fixed-sigma baselines and the
 alpha/K oracle envelope, on the same 500 test digits, N0, N and alpha as the other rows.
 
-For each model: selector labels on the training split (the radius from m hard votes with the label, over the 16
-levels); a selector trained per (candidate levels, sigma_sel) of a small grid; everything chosen on the VALIDATION split only
-(the selector's configuration and the alpha split by the certified ACR of Dual RS on validation; the fixed sigma
+For each model: selector labels on the training split (the radius estimated with the label by
+--label-criterion, over the 16 levels); a selector trained per (candidate levels, sigma_sel) of a small grid;
+everything chosen on the VALIDATION split only (the selector's configuration and the alpha split by the certified ACR of Dual RS on validation; the fixed sigma
 by the label-aware Eq. 5 estimate, and by the certified ACR on validation); then the test digits certified once.
 Dual RS takes the classifier's certification at the selected level from the level files
 (``certify/<model>/level<k>.tsv``, re-certified at alpha_cls: identical to certifying afresh at that sigma with
@@ -132,7 +132,8 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
     if not labels_path.exists():
         started = time.perf_counter()
         dual.write_labels(dual.label_training_split(smoother, cfg["dataset"], all_levels, sigma0, args.label_m,
-                                                    max_certifiable_p(alpha / 2, certify["n"]), args.label_seed),
+                                                    max_certifiable_p(alpha / 2, certify["n"]), args.label_seed,
+                                                    args.label_criterion),
                           labels_path)
         logger.info("%s: selector labels in %.1f s", model, time.perf_counter() - started)
     label_table = pd.read_csv(labels_path, sep="\t")
@@ -241,6 +242,7 @@ def main() -> None:
     parser.add_argument("--smoothadv-copies", type=int, default=1, help="noisy copies (m_train) of a SmoothAdv selector")
     parser.add_argument("--label-m", type=int, default=100, help="noise vectors per example for the labels")
     parser.add_argument("--label-seed", type=int, default=2)
+    parser.add_argument("--label-criterion", choices=dual.LABEL_CRITERIA, default="soft")
     parser.add_argument("--selector-seed", type=int, default=1, help="the selector's certification seed")
     parser.add_argument("--audit-examples", type=int, default=10, help="certified test digits the audit searches")
     parser.add_argument("--audit-predict", type=int, default=1000, help="samples of each deployed PREDICT")
@@ -258,7 +260,7 @@ def main() -> None:
            f"`{' '.join(sys.argv)}`", "",
            f"Models from {args.results}. Selector: digits_cnn, {args.selector_epochs} epochs (lr {args.selector_lr}, "
            f"x0.1 at 1/3 and 2/3; SmoothAdv: eps = 2 sigma_sel, {args.smoothadv_steps} steps, "
-           f"{args.smoothadv_copies} noisy copies), hard labels from the label's vote share (m = {args.label_m}); grid (validation "
+           f"{args.smoothadv_copies} noisy copies), hard labels ({args.label_criterion}, m = {args.label_m}); grid (validation "
            f"only): training {args.selector_method} x levels {[list(c) for c in args.candidates]} x sigma_sel "
            f"{args.sigma_sel} x alpha_sel / alpha {args.selector_share}. Every row below is on the same test digits; "
            "the classifier of Dual RS is the level files' certification re-certified at alpha_cls, the selector is "

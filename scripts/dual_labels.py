@@ -1,6 +1,6 @@
 """Dual RS's selector labels: per training example the candidate level with the largest positive radius
-estimated from hard votes with the label (insta_rs.sound.dual.hard_labels), logged as per-class level
-histograms."""
+estimated with the label (sound.dual.labels.criterion; insta_rs.sound.dual.hard_labels), logged as per-class
+level histograms."""
 
 from insta_rs.job import job_dataset, job_device
 from insta_rs.runlog import setup_step_logging
@@ -14,7 +14,8 @@ def main(snakemake) -> None:
     classifier = make_smoother(snakemake.input.model, snakemake.config["search"]["batch_size"],
                                job_device(snakemake), params.precision)
     frame = dual.label_training_split(classifier, job_dataset(snakemake), params.levels, params.sigma0,
-                                      params.labels["m"], params.p_max, params.labels["seed"])
+                                      params.labels["m"], params.p_max, params.labels["seed"],
+                                      params.labels["criterion"])
     dual.write_labels(frame, snakemake.output.labels)
 
 

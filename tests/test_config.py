@@ -13,6 +13,7 @@ from insta_rs.config_check import (REGISTRIES, ConfigError, check_config, how_ke
 from insta_rs.data import DATASETS
 from insta_rs.device import PRECISIONS
 from insta_rs.models import ARCHS, INPUT_LAYER_KINDS
+from insta_rs.sound import dual
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -99,6 +100,8 @@ def test_registries_fill_the_schema_and_tests_tie_the_other_names():
     assert schema["$defs"]["model"]["properties"]["arch"]["enum"] == list(ARCHS)
     assert schema["$defs"]["input_layer"]["properties"]["kind"]["enum"] == list(INPUT_LAYER_KINDS)
     assert schema["properties"]["precision"]["enum"] == list(PRECISIONS)
+    dual_labels = schema["properties"]["sound"]["properties"]["dual"]["properties"]["labels"]
+    assert dual_labels["properties"]["criterion"]["enum"] == list(dual.LABEL_CRITERIA)
 
 
 def test_how_keys_are_the_settings_the_readme_calls_how():

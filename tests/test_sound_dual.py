@@ -13,7 +13,6 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from insta_rs import search
 from insta_rs.data import TensorImageDataset
 from insta_rs.io import read_certification, write_certification
 from insta_rs.levels import sigma_levels
@@ -233,12 +232,14 @@ def test_classifier_from_levels_equals_a_fresh_certification_at_the_assignment(l
 
 # -------------------------------------------------------------------------------------------- selector labels
 
-def test_candidate_radii_match_the_closed_form_and_share_the_noise(linear_model, linear_inputs):
-    smoother = Smoother(linear_model, num_classes=2, batch_size=4096)
+@pytest.mark.parametrize("criterion", dual.LABEL_CRITERIA)
+def test_candidate_radii_match_the_closed_form_and_share_the_noise(linear_model, linear_inputs, criterion):
+    smoother = Smoother(linear_model, num_classes=2, batch_size=4096)  # one-hot softmax: soft score = vote share
     distance = linear_model.distance(linear_inputs)
     labels = (distance > 0).astype(int)
     sigmas, m, p_max = np.array([0.25, 0.5, 1.0]), 4000, 0.999
-    radii = dual.candidate_radii(smoother, linear_inputs, labels, np.arange(len(labels)), sigmas, m, p_max, seed=0)
+    radii = dual.candidate_radii(smoother, linear_inputs, labels, np.arange(len(labels)), sigmas, m, p_max, 0,
+                                 criterion)
     p_true = np.clip(norm.cdf(np.abs(distance)[:, None] / sigmas[None, :]), 1 - p_max, p_max)
     slack = 4 * np.sqrt(p_true * (1 - p_true) / m) + 1e-3
     lower = sigmas * norm.ppf(np.clip(p_true - slack, 1 - p_max, p_max))
@@ -247,7 +248,8 @@ def test_candidate_radii_match_the_closed_form_and_share_the_noise(linear_model,
     # common random numbers: P_hat[w.eps > -|d| / sigma] can only fall as sigma grows, example by example
     z = radii / sigmas
     assert np.all(np.diff(z, axis=1) <= 1e-12)
-    wrong = dual.candidate_radii(smoother, linear_inputs, 1 - labels, np.arange(len(labels)), sigmas, m, p_max, 0)
+    wrong = dual.candidate_radii(smoother, linear_inputs, 1 - labels, np.arange(len(labels)), sigmas, m, p_max, 0,
+                                 criterion)
     clear = np.abs(distance) > 0.1  # g_y <= Phi(-0.1) = 0.46 at every candidate: wrong everywhere, no label
     assert clear.sum() > 30 and np.all(dual.hard_labels(wrong)[clear] == dual.NO_LABEL)
 
@@ -265,23 +267,26 @@ class FlatSoftmax(torch.nn.Module):
         return torch.cat([logits, torch.zeros(len(x), 8)], dim=1)
 
 
-def test_candidate_radii_count_votes_not_soft_scores(linear_model, linear_inputs):
+def test_votes_label_a_flat_softmax_model_that_soft_scores_cannot(linear_model, linear_inputs):
     labels = (linear_model.distance(linear_inputs) > 0).astype(int)
     idx, sigmas, m, p_max = np.arange(len(labels)), np.array([0.25, 1.0]), 500, 0.999
-    steep = dual.candidate_radii(Smoother(linear_model, 2, 4096), linear_inputs, labels, idx, sigmas, m, p_max, 0)
+    steep = dual.candidate_radii(Smoother(linear_model, 2, 4096), linear_inputs, labels, idx, sigmas, m, p_max, 0,
+                                 "votes")
     flat_smoother = Smoother(FlatSoftmax(linear_model), 10, 4096)
-    flat = dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0)
+    flat = dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0, "votes")
     assert np.array_equal(flat, steep) and np.mean(dual.hard_labels(flat) >= 0) > 0.5
-    # negative control: Eq. 4's soft score of the label stays near 1/10, so every soft radius is negative
-    soft = search.label_aware_radius(flat_smoother, linear_inputs, labels, idx, np.full(len(idx), 0.25), m, p_max, 0)
-    assert np.all(soft < 0)
+    # Eq. 4's soft score of the label stays near 1/10: every soft radius is negative, nothing gets a label
+    soft = dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0, "soft")
+    assert np.all(soft < 0) and np.all(dual.hard_labels(soft) == dual.NO_LABEL)
+    with pytest.raises(ValueError, match="criterion = 'hard'.*soft"):
+        dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0, "hard")
 
 
 def test_selector_without_any_label_is_refused_with_advice(tmp_path):
     base = TensorImageDataset(torch.zeros(8, 1, 8, 8), torch.zeros(8, dtype=torch.long))
     stage = parse_stage({"method": "gaussian", "sigma": 0.05, "epochs": 1, "batch_size": 4, "lr": 0.05}, "fixed",
                         "sound.dual.selector.train")
-    with pytest.raises(ValueError, match="no training example has a selector label.*sound.dual.levels"):
+    with pytest.raises(ValueError, match="no training example has a selector label.*criterion: votes"):
         dual.train_selector(base, np.full(8, dual.NO_LABEL), (1, 4), 0.25, stage, "digits_cnn", {"kind": "none"},
                             tmp_path / "selector.pt", torch.device("cpu"))
     assert not (tmp_path / "selector.pt").exists()

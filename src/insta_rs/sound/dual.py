@@ -25,18 +25,24 @@ certification of that level: :func:`classifier_from_levels`); the two also get d
 :func:`dual_frame` checks.
 
 Selector labels (:func:`candidate_radii`, :func:`hard_labels`). On the training split, per candidate, the
-radius CERTIFY would estimate with the label, ``CR_hat(x, y, sigma_k) = sigma_k PhiInv(n_y / m)`` from the m hard
-votes of ``f(x + sigma_k eps)`` (the same m noise vectors for every candidate, ``n_y / m`` clamped to
-``[1 - p_max, p_max]``): Eq. 4's label-aware radius with the vote share in place of the soft score, because the
-certificate counts votes, and a flat softmax (SmoothAdv-trained models) keeps the soft score of the label below 1/2
-even where the votes are unanimous (the digits demo's SmoothAdv model: no training example above 1/2 at any
-candidate). The label is *hard*: the candidate with the largest positive ``CR_hat`` (the level that serves the
-example best), ties to the smaller sigma. Examples with no positive ``CR_hat`` (voted wrong or unsure at every
-candidate) get :data:`NO_LABEL` and are left out of the selector's training: no choice of sigma certifies them,
-so any label would only pull the selector's decision regions towards an arbitrary candidate. Hard labels train
-with the package's methods unchanged (Gaussian augmentation or SmoothAdv, at ``sigma_sel``); Dual RS's soft
-labels (a softmax over the per-candidate radii) would need a soft-target loss in every method. What limits the
-certificate on the digits demo is ``R_sel``, not the selector's accuracy (``bench/dual_demo.py``).
+radius estimated with the label from m noise vectors shared by the candidates, by one of :data:`LABEL_CRITERIA`
+(``sound.dual.labels.criterion``):
+
+- ``soft`` (default): Eq. 4 with the label, ``CR_hat(x, y, sigma_k) = sigma_k PhiInv(g_soft_y(x, sigma_k))``;
+- ``votes``: the vote share of the label, ``sigma_k PhiInv(n_y / m)``, the radius CERTIFY's point estimate. For
+  models whose softmax is flat (SmoothAdv-trained ones): their soft score of the label stays below 1/2 even where
+  every vote is right, so ``soft`` labels nothing (the digits demo's SmoothAdv-1.00: no training example).
+  Votes saturate at ``p_max`` for confident examples, so among the candidates that certify an example they
+  favour the largest sigma; on the digits demo ``soft`` gave the better selector (``README``).
+
+p is clamped to ``[1 - p_max, p_max]``. The label is *hard*: the candidate with the largest positive
+``CR_hat`` (the level that serves the example best), ties to the smaller sigma. Examples with no positive
+``CR_hat`` (wrong or unsure at every candidate) get :data:`NO_LABEL` and are left out of the selector's training:
+no choice of sigma certifies them, so any label would only pull the selector's decision regions towards an
+arbitrary candidate. Hard labels train with the package's methods unchanged (Gaussian augmentation or SmoothAdv,
+at ``sigma_sel``); Dual RS's soft labels (a softmax over the per-candidate radii) would need a soft-target loss
+in every method. What limits the certificate on the digits demo is ``R_sel``, not the selector's accuracy
+(``bench/dual_demo.py``).
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ logger = logging.getLogger(__name__)
 
 ABSTAIN = -1
 NO_LABEL = -1
+LABEL_CRITERIA = ("soft", "votes")  # the label's estimate at a candidate (module docstring)
 SIGMA_ATOL = 5e-7  # sigma is written with 6 decimals
 EXTRA_COLUMNS = ["level", "radius_selector", "radius_classifier", "alpha_selector", "alpha_classifier",
                  "seed_selector"]
@@ -86,14 +93,24 @@ def candidate_sigmas(levels: Sequence[int], sigma0: float) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ selector labels
 
 def candidate_radii(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx: np.ndarray,
-                    sigmas: Sequence[float], n_samples: int, p_max: float, seed: int) -> np.ndarray:
-    """``CR_hat(x_i, y_i, sigma_k) = sigma_k PhiInv(n_y / m)`` ``[len(x), K]`` from ``m = n_samples`` hard votes
-    per candidate, ``n_y / m`` clamped to ``[1 - p_max, p_max]`` (module docstring). The same noise vectors serve
-    every candidate of an example (common random numbers: the SEARCH stream keyed by ``idx`` and ``seed``)."""
+                    sigmas: Sequence[float], n_samples: int, p_max: float, seed: int,
+                    criterion: str = "soft") -> np.ndarray:
+    """``CR_hat(x_i, y_i, sigma_k)`` ``[len(x), K]`` by ``criterion`` (module docstring): ``sigma_k PhiInv(p)`` with
+    p the label's soft score (``soft``, Eq. 4) or vote share (``votes``) over ``n_samples`` noise vectors, clamped
+    to ``[1 - p_max, p_max]``. The same noise vectors serve every candidate of an example (common random numbers:
+    the SEARCH stream keyed by ``idx`` and ``seed``)."""
     rows, labels = np.arange(len(x)), np.asarray(labels)
-    votes = [smoother.sample_counts(x, np.full(len(x), sigma), idx, n_samples, seed, SEARCH)[rows, labels]
-             for sigma in sigmas]
-    return np.stack([sigma * phi_inv_clamped(n_y / n_samples, p_max) for sigma, n_y in zip(sigmas, votes)], axis=1)
+    if criterion not in LABEL_CRITERIA:
+        raise ValueError(f"sound.dual.labels.criterion = {criterion!r}: choose one of {list(LABEL_CRITERIA)}")
+    columns = []
+    for sigma in sigmas:
+        sigma_per_row = np.full(len(x), sigma)
+        if criterion == "soft":
+            p_label = smoother.soft_scores(x, sigma_per_row, idx, n_samples, seed, common_noise=True)[rows, labels]
+        else:
+            p_label = smoother.sample_counts(x, sigma_per_row, idx, n_samples, seed, SEARCH)[rows, labels] / n_samples
+        columns.append(sigma * phi_inv_clamped(p_label, p_max))
+    return np.stack(columns, axis=1)
 
 
 def hard_labels(radii: np.ndarray) -> np.ndarray:
@@ -104,7 +121,8 @@ def hard_labels(radii: np.ndarray) -> np.ndarray:
 
 
 def label_training_split(classifier: Smoother, dataset_cfg: dict, levels: Sequence[int], sigma0: float,
-                         n_samples: int, p_max: float, seed: int, chunk: int = 1000) -> pd.DataFrame:
+                         n_samples: int, p_max: float, seed: int, criterion: str = "soft",
+                         chunk: int = 1000) -> pd.DataFrame:
     """:func:`labels_frame` of the whole training split (the deterministic transform, no augmentation), from
     :func:`candidate_radii` in chunks of ``chunk`` examples (noise keyed by the training index, so the result does
     not depend on ``chunk``). Logs the per-class histogram of the labelled levels (:mod:`insta_rs.collapse`)."""
@@ -116,7 +134,7 @@ def label_training_split(classifier: Smoother, dataset_cfg: dict, levels: Sequen
         items = [dataset[int(i)] for i in positions]
         y = np.array([item[1] for item in items])
         radii.append(candidate_radii(classifier, torch.stack([item[0] for item in items]), y, positions, sigmas,
-                                     n_samples, p_max, seed))
+                                     n_samples, p_max, seed, criterion))
         index.append(positions)
         labels.append(y)
     frame = labels_frame(np.concatenate(index), np.concatenate(labels), levels, np.concatenate(radii))
@@ -192,8 +210,9 @@ def train_selector(train_set: Dataset, selector_labels: np.ndarray, levels: Sequ
         raise ValueError("the selector's training stage needs sigma (sigma_sel)")
     selector_labels = np.asarray(selector_labels, dtype=np.int64)
     if not np.any(selector_labels >= 0):
-        raise ValueError("no training example has a selector label: the classifier's vote share for the true label "
-                         "is at most 1/2 at every candidate level, so Dual RS has nothing to learn from; give "
+        raise ValueError("no training example has a selector label: the classifier's estimate for the true label "
+                         "is at most 1/2 at every candidate level, so Dual RS has nothing to learn from. A model with a "
+                         "flat softmax (SmoothAdv) needs sound.dual.labels.criterion: votes; otherwise give "
                          "sound.dual.levels where the model is accurate, or leave the model out of sound.models")
     run = {"step": "dual_selector", "arch": arch, "input_layer": dict(input_layer), "levels": [int(l) for l in levels],
            "sigma0": float(sigma0), "sigma_sel": float(stage.sigma), "precision": precision,
