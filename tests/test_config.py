@@ -36,7 +36,7 @@ def test_default_config_is_valid_gets_defaults_and_derived_values():
 
 
 @pytest.mark.parametrize("change, first_line", [
-    (lambda c: c.update(certfy={"n": 10}), "certfy: unknown key (allowed here: run, device, precision, dataset"),
+    (lambda c: c.update(certfy={"n": 10}), "certfy: unknown key (did you mean certify? allowed here: run, device, precision"),
     (lambda c: c["certify"].update(alpha=1.5), "certify.alpha = 1.5: must be < 1"),
     (lambda c: c["certify"].update(alpha=0), "certify.alpha = 0: must be > 0"),
     (lambda c: c["noise"].update(sigma0=-0.25), "noise.sigma0 = -0.25: must be > 0"),
@@ -52,6 +52,8 @@ def test_default_config_is_valid_gets_defaults_and_derived_values():
     (lambda c: c["models"]["cohen-0.25"]["train"].update(epochs="ten"),
      "models.cohen-0.25.train.epochs = 'ten': must be of type integer"),
     (lambda c: c["models"]["cohen-0.25"]["train"].pop("sigma"), "models.cohen-0.25.train.sigma is required"),
+    (lambda c: c["models"]["cohen-0.25"]["train"].update(epocs=c["models"]["cohen-0.25"]["train"].pop("epochs")),
+     "models.cohen-0.25.train.epochs is required (epocs is given: a misspelling?)"),
     (lambda c: c["models"]["insta-s1"]["train"]["stage1"].update(epochs=0),
      "models.insta-s1.train.stage1.epochs = 0: must be >= 1"),
     (lambda c: c["models"]["insta-s1"]["train"]["stage1"].update(method="adam"),
@@ -63,7 +65,8 @@ def test_default_config_is_valid_gets_defaults_and_derived_values():
                                                                "lr": 0.1, "eps": "big"}),
      "models.insta-s3.train.stage2.eps = 'big': use a number >= 0 or one of adaptive"),
     (lambda c: c["models"]["insta-s2"]["train"].update(stag2={}),
-     "models.insta-s2.train.stag2: unknown key (allowed here: method, stage1, stage1_from, stage2)"),
+     "models.insta-s2.train.stag2: unknown key (did you mean stage2? allowed here: method, stage1, stage1_from, "
+     "stage2)"),
     (lambda c: c["models"]["insta-s2"]["train"].update(stage1_from="nope"),
      "models.insta-s2.train.stage1_from = 'nope' must name a model with method 'insta'"),
     (lambda c: c["dataset"].update(download=True), "dataset.download: not a key of dataset 'digits'"),

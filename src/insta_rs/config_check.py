@@ -16,6 +16,7 @@ locations), never what: :func:`protocol` leaves those out of what the workflow t
 from __future__ import annotations
 
 import copy
+import difflib
 import sys
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -150,10 +151,14 @@ def _describe(error: ValidationError) -> str:
         allowed = ", ".join(schema.get("properties", {}))
         unknown = sorted(set(value) - set(schema.get("properties", {})))
         prefix = f"{where}." if error.absolute_path else ""
-        return f"{prefix}{unknown[0]}: unknown key (allowed here: {allowed})"
+        close = difflib.get_close_matches(unknown[0], list(schema.get("properties", {})), n=1)
+        guess = f"did you mean {close[0]}? " if close else ""
+        return f"{prefix}{unknown[0]}: unknown key ({guess}allowed here: {allowed})"
     if kind == "required":
         missing = [name for name in error.validator_value if name not in value]
-        return f"{where}.{missing[0]} is required" if error.absolute_path else f"{missing[0]} is required"
+        close = difflib.get_close_matches(missing[0], [str(key) for key in value], n=1)
+        guess = f" ({close[0]} is given: a misspelling?)" if close else ""
+        return (f"{where}.{missing[0]}" if error.absolute_path else missing[0]) + f" is required{guess}"
     if kind == "enum":
         return f"{where} = {value!r}: use one of {', '.join(map(str, error.validator_value))}"
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -169,8 +174,10 @@ def _describe(error: ValidationError) -> str:
 
 
 def _relevance(error: ValidationError) -> tuple:
-    """Prefer the deepest error, then the ones that name a key (not "is not valid under any of ...")."""
-    return (len(error.absolute_path), error.validator not in ("oneOf", "anyOf", "if", "then", "else"))
+    """Prefer the deepest error, then the ones that name a key (not "is not valid under any of ..."), then an
+    unknown key over a missing one (a misspelt key causes both)."""
+    return (len(error.absolute_path), error.validator not in ("oneOf", "anyOf", "if", "then", "else"),
+            error.validator == "additionalProperties")
 
 
 def validate_schema(config: dict, schema: dict) -> None:
