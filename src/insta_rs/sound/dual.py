@@ -57,6 +57,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from insta_rs import search
 from insta_rs.analysis import aligned_levels, certification_alpha, recertified_frame
 from insta_rs.collapse import class_level_counts, format_class_level_counts
 from insta_rs.data import load_split
@@ -106,10 +107,11 @@ def candidate_radii(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx
     for sigma in sigmas:
         sigma_per_row = np.full(len(x), sigma)
         if criterion == "soft":
-            p_label = smoother.soft_scores(x, sigma_per_row, idx, n_samples, seed, common_noise=True)[rows, labels]
+            columns.append(search.label_aware_radius(smoother, x, labels, idx, sigma_per_row, n_samples, p_max, seed,
+                                                     common_noise=True))
         else:
-            p_label = smoother.sample_counts(x, sigma_per_row, idx, n_samples, seed, SEARCH)[rows, labels] / n_samples
-        columns.append(sigma * phi_inv_clamped(p_label, p_max))
+            votes = smoother.sample_counts(x, sigma_per_row, idx, n_samples, seed, SEARCH)[rows, labels]
+            columns.append(sigma * phi_inv_clamped(votes / n_samples, p_max))
     return np.stack(columns, axis=1)
 
 
