@@ -72,6 +72,8 @@ def test_default_config_is_valid_gets_defaults_and_derived_values():
     (lambda c: c["dataset"].update(download=True), "dataset.download: not a key of dataset 'digits'"),
     (lambda c: c["sound"].update(modes=["dual-rs"]), "sound.modes.0 = 'dual-rs': use one of cascade, semi_elastic"),
     (lambda c: c["sound"]["audit"].update(modes=["cascad"]), "sound.audit.modes: unknown mode 'cascad'"),
+    (lambda c: c["sound"]["dual"].update(seed=0),
+     "certify.seed, certify.validation_seed, sound.dual.seed = [0, 2, 0]: give each its own value"),
     (lambda c: c["tables"]["table1"]["rows"][0].update(result="level:99"),
      "tables.table1.rows.0.result: unknown table row result 'level:99': use one of level:<1..16>, search:fgss"),
     (lambda c: c["tables"]["table1"]["rows"][0].update(model="no-such-model"),

@@ -174,10 +174,8 @@ def _describe(error: ValidationError) -> str:
 
 
 def _relevance(error: ValidationError) -> tuple:
-    """Prefer the deepest error, then the ones that name a key (not "is not valid under any of ..."), then an
-    unknown key over a missing one (a misspelt key causes both)."""
-    return (len(error.absolute_path), error.validator not in ("oneOf", "anyOf", "if", "then", "else"),
-            error.validator == "additionalProperties")
+    """Prefer the deepest error, then the ones that name a key (not "is not valid under any of ...")."""
+    return (len(error.absolute_path), error.validator not in ("oneOf", "anyOf", "if", "then", "else"))
 
 
 def validate_schema(config: dict, schema: dict) -> None:
@@ -278,7 +276,7 @@ def _check_dual(config: dict) -> None:
     dual = sound["dual"]
     seeds["sound.dual.seed"] = dual["seed"]
     if len(set(seeds.values())) < len(seeds):
-        raise ConfigError(f"{' , '.join(seeds)} = {list(seeds.values())}: give each its own value (certifications "
+        raise ConfigError(f"{', '.join(seeds)} = {list(seeds.values())}: give each its own value (certifications "
                           "whose choices depend on each other must not share noise)")
     levels, n_levels = dual["levels"], config["noise"]["n_levels"]
     if levels != sorted(set(levels)) or levels[-1] > n_levels:

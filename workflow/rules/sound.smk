@@ -111,8 +111,9 @@ rule sound_audit:
 
 
 rule dual_labels:
-    """Dual RS: each training example's best candidate level by the label-aware radius of Eq. 4 (the selector's
-    label), with per-class level histograms in the log."""
+    """Dual RS: each training example's best candidate level by the radius estimated with its label
+    (sound.dual.labels.criterion: Eq. 4's soft score or the vote share), with per-class level histograms in the
+    log."""
     input:
         model=LAYOUT.checkpoint("{model}"),
         data=LAYOUT.data_flag(),
