@@ -83,7 +83,7 @@ def dry_runs(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
 
 def expected_cifar10_paper(config: dict) -> dict[str, int]:
     """Jobs of config/paper-cifar10.yaml, rule by rule."""
-    shards, n_levels = config["certify"]["shards"], config["noise"]["n_levels"]
+    shards = config["certify"]["shards"]
     pretrained = ["cohen-0.25", "cohen-0.50", "cohen-1.00", "smoothadv-1.00", "macer-1.00"]
     trained = ["setting1", "setting2", "setting3", "setting2-fixed-eps", "setting3-fixed-eps", "setting3-no-finetune",
                "pfat", "pfat-no-finetune"]
@@ -112,7 +112,7 @@ def expected_cifar10_paper(config: dict) -> dict[str, int]:
 
 def expected_imagenet_paper(config: dict) -> dict[str, int]:
     """Jobs of config/paper-imagenet.yaml: two published models, RS and Algorithm 1 (Table 4)."""
-    shards, n_levels, models = config["certify"]["shards"], config["noise"]["n_levels"], 2
+    shards, models = config["certify"]["shards"], 2
     jobs = {"prepare_data": 1, "fetch_pretrained": 2, "import_pretrained": models,
             "certify_levels": models * shards, "search_instance": models * shards,
             "certify_assigned": models * shards, "merge_levels": models, "merge_search": models,

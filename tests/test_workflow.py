@@ -1,7 +1,7 @@
 """End-to-end tests of the Snakemake workflow: real runs of the tiny config (.test/config/config.yaml) as
 subprocesses of the environment's own ``snakemake``.
 
-One completed run is shared by the module (``tiny_run``): it is made inside a copy of the repository
+One completed run is shared by the session (``tiny_run``, conftest.py): it is made inside a copy of the repository
 (``repo_copy``), as a user runs it, and tests that change files or results work on copies of that checkout
 (``copy_workdir``). The SLURM test runs only with ``INSTA_RS_SLURM_TEST=1`` (tests/slurm/).
 """
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,13 +22,10 @@ import yaml
 
 from insta_rs.device import gpu_visible
 from insta_rs.io import read_certification
+from tiny_workflow import (REPO, SNAKEMAKE, TINY_CONFIG, configured_tables_and_figures,
+                           copy_workdir, overlay_file, planned_jobs, snakemake, snakemake_command, tables_and_figures,
+                           tiny_config)
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-TINY_CONFIG = Path(".test", "config", "config.yaml")
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "results", "resources", ".snakemake", "__pycache__",
-                                     ".pytest_cache", "*.egg-info", "*.partial", "report.html")
-NOTHING_TO_DO = "Nothing to be done"
 # Merged over the tiny config (a second --configfile: `--config certify={n: 1000}` would pass the number
 # as a string, which the schema rejects): enough samples that certifying takes seconds and can be
 # interrupted mid-way; record_time false makes the files byte-identical across runs.
@@ -38,80 +33,9 @@ SLOW_CERTIFY = {"certify": {"n": 2000, "record_time": False}}
 CERTIFY_MODEL = "cohen-0.50"
 
 
-def snakemake(repo: Path, workdir: Path | None, *args: str, configfiles: tuple[Path, ...] = (TINY_CONFIG,),
-              check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake on ``repo``'s Snakefile in ``workdir`` (None: the repository itself) on 2 cores;
-    fail the test with the tail of its output when ``check`` and it exits non-zero."""
-    command = snakemake_command(repo, workdir, configfiles, *args)
-    process = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=900)
-    if check and process.returncode != 0:
-        pytest.fail(f"{' '.join(command)} exited {process.returncode}:\n{process.stdout[-3000:]}\n"
-                    f"{process.stderr[-8000:]}")
-    return process
-
-
-def snakemake_command(repo: Path, workdir: Path | None, configfiles: tuple[Path, ...], *args: str) -> list[str]:
-    """The command line: config files relative to ``repo`` unless absolute, merged in order (none: the
-    Snakefile's default config); they come last because --configfile takes every value after it."""
-    location = ["--directory", str(workdir)] if workdir is not None else []
-    configs = ["--configfile", *(str(repo / path) for path in configfiles)] if configfiles else []
-    return [str(SNAKEMAKE), "--snakefile", str(repo / "Snakefile"), "--cores", "2", *location, *args, *configs]
-
-
-def planned_jobs(process: subprocess.CompletedProcess) -> dict[str, int]:
-    """Job counts per rule from a dry run's summary table (empty when nothing is to be done)."""
-    output = process.stdout + process.stderr
-    if NOTHING_TO_DO in output:
-        return {}
-    table = re.search(r"^job\s+count\n-+\s+-+\n(.*?)^total\s", output, flags=re.MULTILINE | re.DOTALL)
-    assert table, f"no job table in the dry run's output:\n{output[-3000:]}"
-    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table[1], flags=re.MULTILINE)}
-
-
-def tiny_config(repo: Path) -> dict:
-    return yaml.safe_load((repo / TINY_CONFIG).read_text())
-
-
-def configured_tables_and_figures(config: dict) -> list[str]:
-    """The tables (md, tex, tsv) and figures (png, pdf) the config names (a subset of rule ``all``'s)."""
-    run = f"results/{config['run']}"
-    tables = list(config.get("tables", {})) + (["b3"] if config.get("analysis", {}).get("b3") else [])
-    return ([f"{run}/tables/{name}.{ext}" for name in tables for ext in ("md", "tex", "tsv")]
-            + [f"{run}/figures/{name}.{ext}" for name in config.get("figures", {}) for ext in ("png", "pdf")])
-
-
-def tables_and_figures(repo: Path, workdir: Path | None) -> list[str]:
-    """Every table and figure in the DAG of rule ``all`` (from ``snakemake --summary``)."""
-    summary = snakemake(repo, workdir, "--summary").stdout
-    paths = [line.split("\t")[0] for line in summary.splitlines()[1:]]
-    return [path for path in paths if re.search(r"/(tables|figures)/[^/]+\.(md|tex|tsv|png|pdf)$", path)]
-
-
 def level_targets(config: dict) -> list[str]:
     return [f"results/{config['run']}/certify/{CERTIFY_MODEL}/level{k}.tsv"
             for k in range(1, config["noise"]["n_levels"] + 1)]
-
-
-def copy_workdir(source: Path, destination: Path) -> Path:
-    """A copy of a finished working directory (here: a checkout with its results), file times and Snakemake's
-    records included."""
-    shutil.copytree(source, destination, symlinks=True, ignore=shutil.ignore_patterns("locks", "*.html"))
-    return destination
-
-
-@pytest.fixture(scope="module")
-def repo_copy(tmp_path_factory) -> Path:
-    copy = tmp_path_factory.mktemp("repo") / "insta-rs"
-    shutil.copytree(REPO, copy, symlinks=True, ignore=COPY_IGNORE)
-    return copy
-
-
-@pytest.fixture(scope="module")
-def tiny_run(repo_copy) -> Path:
-    """The checkout copy with a complete run of the tiny config in it (the working directory is the checkout,
-    as for a user)."""
-    snakemake(repo_copy, None)
-    return repo_copy
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +52,6 @@ def uninterrupted_certification(tiny_run, slow_certify, tmp_path_factory) -> Pat
     checkout = copy_workdir(tiny_run, tmp_path_factory.mktemp("certify_once") / "checkout")
     snakemake(checkout, None, *level_targets(tiny_config(checkout)), configfiles=slow_certify)
     return checkout
-
-
-def overlay_file(directory: Path, change: dict) -> Path:
-    """A config file holding ``change``, merged over the tiny config as a second --configfile."""
-    path = directory / "overlay.yaml"
-    path.write_text(yaml.safe_dump(change))
-    return path
 
 
 def test_full_run_writes_every_table_and_figure(tiny_run):

@@ -19,7 +19,7 @@ import copy
 import difflib
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 import yaml
 from jsonschema import Draft202012Validator, validators

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from insta_rs.smoothing import per_example, soft_scores
+from insta_rs.smoothing import soft_scores
 
 
 def draw_noise(x: torch.Tensor, m: int, generator: torch.Generator) -> torch.Tensor:

@@ -1,0 +1,83 @@
+"""Running the workflow from tests: Snakemake as a subprocess of the environment's own ``snakemake`` on a copy of the
+repository, with the tiny config (.test/config/config.yaml). The session shares one complete tiny run (the ``tiny_run``
+fixture of conftest.py); tests that change files or results work on copies of it (:func:`copy_workdir`).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+TINY_CONFIG = Path(".test", "config", "config.yaml")
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "results", "resources", ".snakemake", "__pycache__",
+                                     ".pytest_cache", "*.egg-info", "*.partial", "report.html")
+NOTHING_TO_DO = "Nothing to be done"
+def snakemake(repo: Path, workdir: Path | None, *args: str, configfiles: tuple[Path, ...] = (TINY_CONFIG,),
+              check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake on ``repo``'s Snakefile in ``workdir`` (None: the repository itself) on 2 cores;
+    fail the test with the tail of its output when ``check`` and it exits non-zero."""
+    command = snakemake_command(repo, workdir, configfiles, *args)
+    process = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=900)
+    if check and process.returncode != 0:
+        pytest.fail(f"{' '.join(command)} exited {process.returncode}:\n{process.stdout[-3000:]}\n"
+                    f"{process.stderr[-8000:]}")
+    return process
+
+
+def snakemake_command(repo: Path, workdir: Path | None, configfiles: tuple[Path, ...], *args: str) -> list[str]:
+    """The command line: config files relative to ``repo`` unless absolute, merged in order (none: the
+    Snakefile's default config); they come last because --configfile takes every value after it."""
+    location = ["--directory", str(workdir)] if workdir is not None else []
+    configs = ["--configfile", *(str(repo / path) for path in configfiles)] if configfiles else []
+    return [str(SNAKEMAKE), "--snakefile", str(repo / "Snakefile"), "--cores", "2", *location, *args, *configs]
+
+
+def planned_jobs(process: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts per rule from a dry run's summary table (empty when nothing is to be done)."""
+    output = process.stdout + process.stderr
+    if NOTHING_TO_DO in output:
+        return {}
+    table = re.search(r"^job\s+count\n-+\s+-+\n(.*?)^total\s", output, flags=re.MULTILINE | re.DOTALL)
+    assert table, f"no job table in the dry run's output:\n{output[-3000:]}"
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table[1], flags=re.MULTILINE)}
+
+
+def tiny_config(repo: Path) -> dict:
+    return yaml.safe_load((repo / TINY_CONFIG).read_text())
+
+
+def configured_tables_and_figures(config: dict) -> list[str]:
+    """The tables (md, tex, tsv) and figures (png, pdf) the config names (a subset of rule ``all``'s)."""
+    run = f"results/{config['run']}"
+    tables = list(config.get("tables", {})) + (["b3"] if config.get("analysis", {}).get("b3") else [])
+    return ([f"{run}/tables/{name}.{ext}" for name in tables for ext in ("md", "tex", "tsv")]
+            + [f"{run}/figures/{name}.{ext}" for name in config.get("figures", {}) for ext in ("png", "pdf")])
+
+
+def tables_and_figures(repo: Path, workdir: Path | None) -> list[str]:
+    """Every table and figure in the DAG of rule ``all`` (from ``snakemake --summary``)."""
+    summary = snakemake(repo, workdir, "--summary").stdout
+    paths = [line.split("\t")[0] for line in summary.splitlines()[1:]]
+    return [path for path in paths if re.search(r"/(tables|figures)/[^/]+\.(md|tex|tsv|png|pdf)$", path)]
+
+
+def copy_workdir(source: Path, destination: Path) -> Path:
+    """A copy of a finished working directory (here: a checkout with its results), file times and Snakemake's
+    records included."""
+    shutil.copytree(source, destination, symlinks=True, ignore=shutil.ignore_patterns("locks", "*.html"))
+    return destination
+
+
+def overlay_file(directory: Path, change: dict) -> Path:
+    """A config file holding ``change``, merged over the tiny config as a second --configfile."""
+    path = directory / "overlay.yaml"
+    path.write_text(yaml.safe_dump(change))
+    return path
