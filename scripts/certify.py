@@ -1,7 +1,7 @@
-"""Certify one shard of the test subset (or the whole validation split) with the configured procedure (Cohen et
-al.'s CERTIFY, or the sequential one): at every noise level of a sweep (one file per level), at each example's
-sigma from an assignment TSV (a search's result), or at one sigma (Dual RS's selector). An interrupted run
-resumes where it stopped."""
+"""Certify one shard of the test subset or of the validation split with the configured procedure (Cohen et al.'s
+CERTIFY, or the sequential one, settling the readings the rule names): at every noise level of a sweep (one file per
+level), at each example's sigma from an assignment TSV (a search's result), or at one sigma (Dual RS's selector). An
+interrupted run resumes where it stopped."""
 
 import numpy as np
 
@@ -10,6 +10,7 @@ from insta_rs.job import job_dataset, job_device, job_shard
 from insta_rs.levels import level_sigma
 from insta_rs.procedures import procedure_from_config
 from insta_rs.runlog import setup_step_logging
+from insta_rs.sequential import Reading
 from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positions
 
 
@@ -28,7 +29,7 @@ def main(snakemake) -> None:
     else:
         jobs = [(np.full(len(idx), params.sigma), snakemake.output.tsv)]
     smoother = make_smoother(snakemake.input.model, batch_size, job_device(snakemake), params.precision)
-    procedure = procedure_from_config(certify)
+    procedure = procedure_from_config(certify, [Reading.from_label(text) for text in params.get("readings", [])])
     # Rows are saved chunk by chunk; a sequential chunk needs many examples to keep its batches full.
     fewest = 64 if certify["procedure"] == "sequential" else 1
     examples_per_chunk = max(fewest, 16 * batch_size // (certify["n0"] + certify["n"]))

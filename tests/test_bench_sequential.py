@@ -34,3 +34,26 @@ def test_sequential_benchmark_prints_its_tables(tmp_path):
     assert re.search(ROW.format(name="fixed-N Cohen") + r" \d+ \|$", analytic, re.M)  # false certificates column
     targets = output[output.index("### Targets"):].splitlines()
     assert len([line for line in targets if line.startswith("| cohen-0.25") or line.startswith("| analytic")]) == 2
+
+
+def test_sequential_rows_benchmark_prints_every_row_under_every_procedure(tmp_path):
+    """bench/sequential_rows.py on random-weight digits CNNs (a classifier and a 5-candidate selector), N = 300:
+    every row under every procedure with well-formed numbers, and the targets table."""
+    models = tmp_path / "models" / "cohen-0.50"
+    save_checkpoint(models / "checkpoint.pt", build_model("digits_cnn", 10, {"kind": "none"}), "digits_cnn", 10,
+                    {"kind": "none"})
+    save_checkpoint(models / "selector.pt", build_model("digits_cnn", 5, {"kind": "none"}), "digits_cnn", 5,
+                    {"kind": "none"})
+    command = [sys.executable, str(ROOT / "bench" / "sequential_rows.py"), "--models-dir", str(tmp_path / "models"),
+               "--models", "cohen-0.50", "absent", "--out", str(tmp_path / "out"), "--n", "300", "--n0", "20",
+               "--examples", "8"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert "absent/selector.pt: skipped" in output
+    table = output[output.index("### cohen-0.50, 8 test digits"):output.index("### Targets")]
+    row = r"^\| {row} \| {procedure} \| [\d,]+ \| ([\d.]+) \| [\d.]+ \| ([\d.]+|nan) \|(( [\d.]+ ± [\d.]+ \|){{10}}) [\d.]+ \|$"
+    for name in ("fixed sigma \\(level 4\\)", "oracle envelope, alpha/K", "cascade", "Dual RS"):
+        for procedure in ("fixed-N", "sequential radius", "sequential decision"):
+            match = re.search(row.format(row=name, procedure=procedure), table, re.M)
+            assert match and 0 < float(match.group(1)) <= 1, (name, procedure, table)
+    assert len([line for line in output[output.index("### Targets"):].splitlines()
+                if line.startswith("| cohen-0.50 |")]) == 4

@@ -3,7 +3,8 @@ import os
 import pytest
 
 from insta_rs.analysis import bonferroni_frame
-from insta_rs.io import atomic_write, parse_time, read_certification, require_fixed_n
+from insta_rs.io import atomic_write, parse_time, read_certification
+from insta_rs.stats import pA_lower_bound
 
 COHEN = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t3\t3\t0.537\t1\t0:02:32.717239\n20\t8\t-1\t0.0\t0\t0:00:15.1\n"
 SMOOTHADV = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t3\t3\t0.5371\t1\t15.2031\n"
@@ -18,7 +19,7 @@ def test_reads_cohen_and_smoothadv_files(tmp_path):
     assert read_certification(tmp_path / "smoothadv.tsv")["time"].iloc[0] == pytest.approx(15.2031)
 
 
-def test_files_without_a_procedure_are_fixed_n_and_only_those_are_recomputed(tmp_path):
+def test_files_without_a_procedure_are_fixed_n_and_each_procedure_recomputes_its_own_bound(tmp_path):
     (tmp_path / "cohen.tsv").write_text(COHEN)
     assert read_certification(tmp_path / "cohen.tsv")["procedure"].tolist() == ["cohen", "cohen"]
     ours = ("idx\tlabel\tpredict\tradius\tcorrect\ttime\tsigma\tnA\tn\talpha\n"
@@ -26,10 +27,15 @@ def test_files_without_a_procedure_are_fixed_n_and_only_those_are_recomputed(tmp
     (tmp_path / "ours.tsv").write_text(ours)
     frame = read_certification(tmp_path / "ours.tsv")
     assert frame["n_used"].tolist() == [1000]
-    require_fixed_n(frame, "test")
-    assert bonferroni_frame(frame, 4)["alpha"].iloc[0] == pytest.approx(0.00025)
+    fixed = bonferroni_frame(frame, 4)
+    assert fixed["alpha"].iloc[0] == pytest.approx(0.00025)
+    assert fixed["pA_lower"].iloc[0] == pytest.approx(pA_lower_bound(990, 1000, 0.00025), rel=1e-12)
+    # a sequential certification that stopped at the cap (N = 1000): the cap round's level, half of alpha, scaled
     frame["procedure"] = "sequential:radius:rel0.02:100x1.25:cap0.5"
-    with pytest.raises(ValueError, match="re-certifying at another alpha recomputes fixed-N.*certify.procedure: cohen"):
+    sequential = bonferroni_frame(frame, 4)
+    assert sequential["pA_lower"].iloc[0] == pytest.approx(pA_lower_bound(990, 1000, 0.0005 / 4), rel=1e-12)
+    frame["n_used"] = 999  # no round ends there: not made by this procedure
+    with pytest.raises(ValueError, match="n_used \\[999\\] is not a round end"):
         bonferroni_frame(frame, 4)
 
 

@@ -21,6 +21,7 @@ CONFIGS = {"paper-cifar10": [ROOT / "config" / "paper-cifar10.yaml"],  # config 
            "paper-imagenet": [ROOT / "config" / "paper-imagenet.yaml"],
            "imagenet-table4-only": [ROOT / "config" / "paper-imagenet.yaml", ROOT / "config" / "imagenet-table4-only.yaml"],
            "imagenet-sequential": [ROOT / "config" / "paper-imagenet.yaml", ROOT / "config" / "sequential.yaml"],
+           "cifar10-sequential": [ROOT / "config" / "paper-cifar10.yaml", ROOT / "config" / "sequential.yaml"],
            "gpu-hour-cifar10": [ROOT / "config" / "gpu-hour-cifar10.yaml"]}
 PAPER_TABLES = {"paper-cifar10": ["table1", "table2", "table3", "table5", "table6"], "paper-imagenet": ["table4"]}
 
@@ -149,7 +150,8 @@ def expected_imagenet_table4_only(config: dict) -> dict[str, int]:
 
 
 EXPECTED = {"paper-cifar10": expected_cifar10_paper, "paper-imagenet": expected_imagenet_paper,
-            "imagenet-sequential": expected_imagenet_paper,  # the same jobs; the alpha/K companion row is left out
+            "imagenet-sequential": expected_imagenet_paper,  # the same jobs: every row kept
+            "cifar10-sequential": expected_cifar10_paper,
             "imagenet-table4-only": expected_imagenet_table4_only, "gpu-hour-cifar10": expected_gpu_hour}
 
 

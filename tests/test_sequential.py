@@ -12,8 +12,8 @@ from scipy.stats import binom, norm
 
 from insta_rs.analytic import LinearBinary
 from insta_rs.noise import NOISE_BLOCK
-from insta_rs.procedures import Cohen, Sequential, procedure_from_config
-from insta_rs.sequential import (MODES, TABLE_RADII, Schedule, SequentialRule, SequentialSettings,
+from insta_rs.procedures import Cohen, Sequential, procedure_from_config, procedure_from_label
+from insta_rs.sequential import (MODES, TABLE_RADII, Reading, Schedule, SequentialRule, SequentialSettings,
                                  false_certificate_probability)
 from insta_rs.smoothing import ABSTAIN, Smoother
 from insta_rs.stats import pA_lower_bound
@@ -194,3 +194,60 @@ def test_procedures_are_named_once():
     assert sequential.label == "sequential:radius:rel0.05:100x1.25:cap0.5"
     with pytest.raises(ValueError, match=r"certify\.procedure = 'fast'"):
         procedure_from_config({"procedure": "fast"})
+
+
+# ------------------------------------------------------------------------------------------ readings at other levels
+# The readings the workflow makes of a level's certification: the alpha/K envelope (1/16), the cascade (1/32, also
+# with a threshold p0 above 1/2) and Dual RS's classifier (1/2).
+READINGS = (Reading(1 / 16), Reading(1 / 32), Reading(1 / 32, 0.6), Reading(0.5))
+
+
+def reading_thresholds(reading: Reading, sigma: float = 1.0) -> list[float]:
+    """pA exactly at the reading's certified thresholds: p0 (radius 0) and Phi(r / sigma + PhiInv(p0))."""
+    return [float(norm.cdf(r / sigma + norm.ppf(reading.p0))) for r in (0.0, 0.25, 1.0, 2.25)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("alpha", [0.001, 0.05])
+def test_a_bound_recomputed_at_a_reading_is_valid_at_the_stopping_round(mode, alpha):
+    """Exactly, by dynamic programming over the implemented rounds and stopping rule (which settles every reading):
+    at pA exactly at each of the reading's thresholds, the probability that the reading's bound at the stopping
+    round (every round's level scaled by the reading's share) exceeds pA is at most share * alpha."""
+    rule = SequentialRule.from_settings(SequentialSettings(mode=mode), 5000, alpha, READINGS)
+    for reading in READINGS:
+        for p in reading_thresholds(reading):
+            error = false_certificate_probability(p, rule, sigma=1.0, reading=reading)
+            assert error <= reading.share * alpha, (reading, p, error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_recomputing_with_the_round_levels_of_alpha_fails_the_same_check(mode):
+    """The negative control: the reading's bound at the stopping round with the rounds' levels of alpha itself (not
+    scaled to the reading's share). The same check rejects it: at a threshold its error exceeds share * alpha."""
+    alpha = 0.05
+    rule = SequentialRule.from_settings(SequentialSettings(mode=mode), 5000, alpha, READINGS)
+    for reading in (Reading(1 / 16), Reading(1 / 32, 0.6)):
+        of_alpha = Schedule(rule.schedule.ends, rule.schedule.alphas / reading.share)  # scaled back to alpha's
+        errors = [false_certificate_probability(p, rule, sigma=1.0, reading=reading, recomputed_with=of_alpha)
+                  for p in reading_thresholds(reading)]
+        assert max(errors) > 2 * reading.share * alpha, (reading, errors)
+
+
+def test_settling_the_readings_only_adds_samples():
+    """A rule with readings stops no earlier than one without (it also waits for each reading), so the reading-free
+    rule's certificate at the own level is never better."""
+    plain = SequentialRule.from_settings(SequentialSettings(mode="decision"), 5000, 0.001)
+    reading = SequentialRule.from_settings(SequentialSettings(mode="decision"), 5000, 0.001, READINGS)
+    for k in range(len(plain.schedule.ends)):
+        counts = np.arange(plain.schedule.ends[k] + 1)
+        assert np.all(plain.stop(k, counts, 1.0) | ~reading.stop(k, counts, 1.0))
+
+
+def test_labels_carry_the_readings_and_rebuild_the_procedure():
+    sequential = Sequential(SequentialSettings(mode="decision", radii=(0.5,)), (Reading(1 / 16), Reading(1 / 32, 0.6)))
+    assert sequential.label == "sequential:decision:r0,0.5:100x1.25:cap0.5:read0.0625,0.03125p0.6"
+    assert procedure_from_label(sequential.label) == sequential
+    assert procedure_from_label(Sequential().label) == Sequential() and procedure_from_label("cohen") == Cohen()
+    assert procedure_from_config({"procedure": "sequential"}, [Reading(), Reading(0.5)]).label.endswith(":read0.5")
+    with pytest.raises(ValueError, match="not a sequential procedure's label"):
+        procedure_from_label("sequential:fast")

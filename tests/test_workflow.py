@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -169,6 +170,37 @@ PROTOCOL_CHANGES = {  # one "what" setting changed at a time: exactly the result
 def test_protocol_changes_plan_exactly_their_dependents(tiny_run, tmp_path, change, planned):
     dry_run = snakemake(tiny_run, None, "-n", configfiles=(TINY_CONFIG, overlay_file(tmp_path, change)))
     assert set(planned_jobs(dry_run)) == planned, dry_run.stdout[-3000:]
+
+
+# The tiny config certified with the sequential procedure (radius mode), and every sound mode audited.
+SEQUENTIAL = {"certify": {"procedure": "sequential"},
+              "sound": {"audit": {"models": ["insta"], "modes": ["insta_rs", "cascade", "semi_elastic", "dual"],
+                                  "n_examples": 5, "n_predict": 200, "steps": 2}}}
+
+
+def test_sequential_procedure_keeps_every_row_and_the_audit_finds_no_violation(tiny_run, tmp_path):
+    """Under certify.procedure: sequential every table and figure of the fixed-N run is made with all its rows (the
+    alpha/K envelope, the cascade, the semi-elastic sigma, Dual RS and the validation baselines included), each
+    certification row names the sequential procedure, and the audit finds no violation of any sound mode."""
+    checkout = copy_workdir(tiny_run, tmp_path / "checkout")
+    snakemake(checkout, None, configfiles=(TINY_CONFIG, overlay_file(tmp_path, SEQUENTIAL)))
+    tables = sorted((tiny_run / "results/tiny/tables").glob("*.tsv"))
+    assert any(path.name == "table3.tsv" for path in tables)
+    for path in tables:
+        fixed, sequential = (pd.read_csv(root / "results/tiny/tables" / path.name, sep="\t")
+                             for root in (tiny_run, checkout))
+        assert list(sequential.columns) == list(fixed.columns), path.name
+        if "result" in fixed.columns:  # a table of certification rows
+            assert sequential[["label", "result"]].equals(fixed[["label", "result"]]), path.name
+            assert sequential["procedure"].str.startswith("sequential:radius").all(), path.name
+            assert (fixed["procedure"] == "cohen").all(), path.name
+    for path in sorted((tiny_run / "results/tiny/figures").iterdir()):
+        assert (checkout / "results/tiny/figures" / path.name).stat().st_size > 0
+    audit = pd.read_csv(checkout / "results/tiny/tables/audit.tsv", sep="\t").set_index("mode")
+    assert set(audit.index) == {"insta_rs", "cascade", "semi_elastic", "dual"}
+    assert (audit.loc[["cascade", "semi_elastic", "dual"], "violated"] == 0).all(), audit
+    levels = read_certification(checkout / "results/tiny/certify/insta/level2.tsv")
+    assert levels["procedure"].iloc[0].endswith(":read0.5,0.25,0.125")  # Dual RS, alpha/K, the cascade's 1/(2K)
 
 
 def test_moved_checkout_plans_nothing(tiny_run, tmp_path):

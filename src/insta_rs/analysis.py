@@ -16,8 +16,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from insta_rs.io import require_fixed_n
-from insta_rs.stats import cohen_radius, pA_lower_bound
+from insta_rs.procedures import CountBounds, Procedure, procedure_from_label
+from insta_rs.stats import cohen_radius
 
 
 def certified_accuracy(frame: pd.DataFrame, radii: Sequence[float]) -> np.ndarray:
@@ -94,23 +94,66 @@ def certification_alpha(frame: pd.DataFrame) -> float:
     if missing:
         raise ValueError(f"re-certifying at another alpha (e.g. the alpha/K correction) recomputes radii from counts, "
                          f"but the certification lacks columns {missing}; certify with this package's certify step")
-    require_fixed_n(frame, "re-certifying at another alpha")
     alphas = frame["alpha"].unique()
     if len(alphas) != 1:
         raise ValueError(f"one certification level mixes alpha values {sorted(alphas)}; certify it with one alpha")
     return float(alphas[0])
 
 
-def recertified_frame(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """The certification of the same counts at another ``alpha``: ``pA_lower = CP_lower(nA, N, alpha)``,
-    ``radius = sigma * PhiInv(pA_lower)``, abstain (predict -1, radius 0, wrong) where ``pA_lower < 1/2``.
+def procedure_of(frame: pd.DataFrame) -> Procedure:
+    """The one procedure a certification frame was made with (its ``procedure`` column; fixed-N CERTIFY for files
+    without one)."""
+    labels = frame["procedure"].unique() if "procedure" in frame.columns else ["cohen"]
+    if len(labels) != 1:
+        raise ValueError(f"one certification mixes procedures {sorted(labels)}; certify it with one procedure")
+    return procedure_from_label(str(labels[0]))
 
-    CERTIFY's counts do not depend on alpha (the selected class and ``nA`` come from the N0 and N samples
+
+@dataclass(frozen=True)
+class RecordedCounts:
+    """What a certification frame's counts support: its procedure, the bounds at any level from its counts
+    (:meth:`insta_rs.procedures.Procedure.bounds`) and the samples each example used."""
+
+    procedure: Procedure
+    bounds: CountBounds
+    n_used: np.ndarray
+    alpha: float
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> RecordedCounts:
+        alpha, procedure = certification_alpha(frame), procedure_of(frame)
+        caps = frame["n"].unique()
+        if len(caps) != 1:
+            raise ValueError(f"one certification mixes N = {sorted(caps)}; certify it with one certify.n")
+        n_used = (frame["n_used"] if "n_used" in frame.columns else frame["n"]).to_numpy()
+        return cls(procedure, procedure.bounds(int(caps[0]), alpha), n_used, alpha)
+
+    def lower(self, count: np.ndarray, alpha: float) -> np.ndarray:
+        """Lower bounds at ``alpha`` (at most the certification's) from ``count`` of each example's samples."""
+        return self.bounds.lower(np.asarray(count), self.n_used, self._at_most_certified(alpha))
+
+    def upper(self, count: np.ndarray, alpha: float) -> np.ndarray:
+        """Upper bounds at ``alpha`` (at most the certification's) from ``count`` of each example's samples."""
+        return self.bounds.upper(np.asarray(count), self.n_used, self._at_most_certified(alpha))
+
+    def _at_most_certified(self, alpha: float) -> float:
+        if alpha > self.alpha * (1 + 1e-12):
+            raise ValueError(f"a bound at alpha = {alpha:g} above the certification's {self.alpha:g}")
+        return alpha
+
+
+def recertified_frame(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The certification of the same counts at another ``alpha`` (at most the frame's): ``pA_lower`` is the
+    procedure's bound at ``alpha`` from the recorded counts (fixed N: ``CP_lower(nA, N, alpha)``; sequential: the
+    stopping round's bound with every round's level scaled, :mod:`insta_rs.sequential`), ``radius = sigma *
+    PhiInv(pA_lower)`` as the procedure reports it, abstain (predict -1, radius 0, wrong) where ``pA_lower < 1/2``.
+
+    Fixed-N CERTIFY's counts do not depend on alpha (the selected class and ``nA`` come from the N0 and N samples
     alone), so this equals certifying afresh at ``alpha`` with the same seed. The class is the ``c_hat`` column
     (kept on abstain); without it, ``predict``, so an abstention stays one even where a larger alpha would certify.
     """
-    certification_alpha(frame)
-    pA_lower = pA_lower_bound(frame["nA"].to_numpy(), frame["n"].to_numpy(), alpha)
+    counts = RecordedCounts.of(frame)
+    pA_lower = counts.lower(frame["nA"].to_numpy(), alpha)
     corrected = frame.copy()
     certified = pA_lower >= 0.5
     selected = frame["c_hat" if "c_hat" in frame.columns else "predict"].to_numpy()
@@ -118,7 +161,7 @@ def recertified_frame(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
     corrected["alpha"] = alpha
     corrected["predict"] = np.where(certified, selected, -1)
     corrected["correct"] = (corrected["predict"].to_numpy() == frame["label"].to_numpy()).astype(int)
-    corrected["radius"] = cohen_radius(frame["sigma"].to_numpy(dtype=float), pA_lower)
+    corrected["radius"] = counts.procedure.reported(cohen_radius(frame["sigma"].to_numpy(dtype=float), pA_lower))
     return corrected
 
 

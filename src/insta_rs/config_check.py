@@ -337,9 +337,8 @@ def _check_references(config: dict) -> None:
 
 
 def _check_procedure(config: dict) -> None:
-    """The procedure's settings, and nothing that needs fixed-N counts under a sequential one."""
+    """The procedure's settings, and ``certify.sequential`` only with the sequential procedure."""
     from insta_rs.procedures import procedure_from_config
-    from insta_rs.tables.rows import FIXED_N_KINDS
 
     certify = config["certify"]
     try:
@@ -349,21 +348,6 @@ def _check_procedure(config: dict) -> None:
     if certify["sequential"] and certify["procedure"] != "sequential":
         raise ConfigError(f"certify.sequential is set but certify.procedure = {certify['procedure']!r}: set "
                           "certify.procedure: sequential, or remove certify.sequential")
-    if certify["procedure"] == "cohen":
-        return
-    sound = config.get("sound", {})
-    needs_fixed_n = [f"{section}.{name}.rows.{number}" for section in ("tables", "figures")
-                     for name, entry in config.get(section, {}).items()
-                     for number, row in enumerate(entry.get("rows", []))
-                     if str(row["result"]).partition(":")[0] in FIXED_N_KINDS]
-    needs_fixed_n += ["sound.models"] if sound.get("models") else []
-    needs_fixed_n += ["sound.audit.modes"] if sound.get("audit", {}).get("models") and set(
-        sound["audit"]["modes"]) & set(sound.get("modes", [])) else []
-    if needs_fixed_n:
-        raise ConfigError(f"{needs_fixed_n[0]}: the alpha/K envelope and the sound certificates recompute "
-                          "Clopper-Pearson bounds from fixed-N counts, which certify.procedure: sequential does "
-                          f"not give; remove them ({', '.join(needs_fixed_n)}) or certify with certify.procedure: "
-                          "cohen")
 
 
 def check_relations(config: dict) -> None:

@@ -239,17 +239,6 @@ def read_tsv(path: str | os.PathLike, required: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def require_fixed_n(frame: pd.DataFrame, what: str) -> None:
-    """Refuse rows not made by fixed-N CERTIFY: ``what`` recomputes Clopper-Pearson bounds from
-    ``nA, n, alpha``, valid only when N was fixed in advance (a sequential certificate is the running
-    maximum of per-round bounds at smaller levels, :mod:`insta_rs.sequential`)."""
-    if "procedure" in frame.columns:
-        others = sorted(set(frame["procedure"].astype(str)) - {FIXED_N})
-        if others:
-            raise ValueError(f"{what} recomputes fixed-N Clopper-Pearson bounds from the counts, but the "
-                             f"certification was made with {others}; certify with certify.procedure: cohen")
-
-
 def merge_tsvs(parts: list[str | os.PathLike], out_path: str | os.PathLike) -> None:
     """Concatenate shard TSVs (same header) in the given order into ``out_path``, atomically."""
     header = None

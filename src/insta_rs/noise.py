@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # the block arithmetic (NOISE_BLOCK) is read where torch is not needed
+    import torch
 
 SELECTION, ESTIMATION, SEARCH, TRAIN, PREDICTION = 0, 1, 2, 3, 4
 NOISE_BLOCK = 1000
@@ -43,6 +45,8 @@ def draw_block(shape: tuple[int, ...], key: NoiseKey, block: int, size: int,
                generator: torch.Generator) -> torch.Tensor:
     """Block ``block`` of one example's noise: ``size`` standard normal rows of ``shape`` on ``generator``'s
     device, from a generator keyed by :func:`block_digest` (all 128 bits on the CPU, 64 on CUDA)."""
+    import torch
+
     digest = block_digest(key, block)
     if generator.device.type == "cpu":
         philox = np.random.Generator(np.random.Philox(key=np.frombuffer(digest, dtype=np.uint64)))

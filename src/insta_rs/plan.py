@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from insta_rs.figures import FIGURE_KINDS, figure_kind, unique
 from insta_rs.layout import Layout
+from insta_rs.sequential import Reading
 from insta_rs.sound.modes import certification_path
 from insta_rs.tables.rows import row_inputs, table_rows
 from insta_rs.training.methods import TWO_STAGE_METHODS
@@ -62,11 +63,9 @@ class Plan:
 
     # ------------------------------------------------------------------------------------------ tables
     def sound_companions(self) -> dict:
-        """``sound.models`` and ``sound.modes``: the sound companions of a table's per-instance rows, and whether
-        certification has fixed N (the alpha/K and sound companions need it)."""
+        """``sound.models`` and ``sound.modes``: the sound companions of a table's per-instance rows."""
         sound = self.config.get("sound", {})
-        return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", [])),
-                "fixed_n": self.config["certify"]["procedure"] == "cohen"}
+        return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", []))}
 
     def result_tables(self) -> list[str]:
         """The tables of results: the configured ones, ``b3`` when ``analysis.b3`` is set, and ``training_speed``
@@ -139,6 +138,28 @@ class Plan:
     def training_speed_models(self) -> list[str]:
         """Models trained with Insta-RS Train or PFAT from their own stage I: they time their sigma assignment."""
         return [model for method in TWO_STAGE_METHODS for model in self.two_stage_models(method, "stage1")]
+
+    def results_of(self, model: str) -> set[str]:
+        """Every row ``result`` that a table (companions included) or a figure shows for ``model``."""
+        rows = [row for table in self.config.get("tables", {}).values()
+                for row in table_rows(table, self.sound_companions())]
+        rows += [row for figure in self.config.get("figures", {}).values() for row in figure.get("rows", [])]
+        return {str(row["result"]) for row in rows if row["model"] == model}
+
+    def level_readings(self, model: str) -> list[str]:
+        """The readings (:class:`insta_rs.sequential.Reading` labels) at which something reads ``model``'s
+        certifications of the test subset at every level at another level than their own alpha, which a sequential
+        certification settles too (none under fixed N, whose counts serve every level): the alpha/K envelope (share
+        1/K), the cascade (1/(2K), thresholds shifted by its p0) and Dual RS's classifier (1 - alpha_share)."""
+        if self.config["certify"]["procedure"] != "sequential":
+            return []
+        sound, n_levels = self.config["sound"], self.n_levels
+        readings = {Reading(1 / n_levels)} if "oracle_bonferroni" in self.results_of(model) else set()
+        if model in sound["models"] and "cascade" in sound["modes"]:
+            readings.add(Reading(1 / (2 * n_levels), sound["cascade"]["p0"]))
+        if model in self.dual_models():
+            readings.add(Reading(1 - sound["dual"]["alpha_share"]))
+        return [reading.label for reading in sorted(readings, reverse=True)]
 
     # ------------------------------------------------------------------------------------------ sound
     def dual_models(self) -> list[str]:

@@ -51,6 +51,26 @@ came at ``rate``, and ``R(L) = sigma * PhiInv(L)`` for ``L >= 1/2`` (else 0):
 Futility looks at ``U_k`` rather than the point estimate: stopping when the *estimated* final bound
 misses a threshold abandons examples that fixed-N CERTIFY certifies (a biased certified accuracy).
 
+**Readings at other levels** (:class:`Reading`, :meth:`Schedule.scaled`). Readers of a certification that need
+its counts at a smaller level ``alpha' = share * alpha`` (the alpha/K envelope, the cascade's ``alpha/(2K)``,
+Dual RS's classifier share) recompute the bound from the round the procedure stopped at, ``tau``, with every round's
+level scaled by ``share``::
+
+    L'_tau = Beta^-1(share * alpha_tau; nA_tau, t_tau - nA_tau + 1)
+
+*Proof.* ``sum_k share * alpha_k = share * alpha``, so by the union bound ``P(exists k: pA < L'_k) <= alpha'``: the
+scaled bounds hold at every round at once, hence at ``tau``, whatever rule chose it (a stopping time of the same
+sample path, or any other random round). The certification's TSV records what this needs: ``nA`` and
+``n_used = t_tau`` (the round is the index of ``n_used`` among the schedule's ends), ``n``, ``alpha`` and the
+procedure's settings (its ``procedure`` column). The same holds for upper bounds at ``share * alpha_k``.
+Re-testing at ``alpha'`` itself (``Beta^-1(alpha'; ...)`` at ``tau`` as if N were fixed) is *not* valid: the stop
+chose ``tau`` where the bound looked good (``tests/test_sequential.py`` shows it exceeds ``alpha'``).
+A reading may shift the certified thresholds (the cascade certifies ``s (PhiInv(L) - PhiInv(p0))``, so radius r needs
+``L >= Phi(r / s + PhiInv(p0))``). A certification told its readings settles each one as it settles its own
+(``readings`` of :class:`SequentialRule`): it stops when every reading is futile or settled (radius within tolerance,
+or every decision of the table radii taken, at that reading's level and thresholds), so a reading's certified
+accuracy at the table radii matches fixed-N CERTIFY's at ``alpha'`` as the procedure's own does at ``alpha``.
+
 **Certificate** from ``L = max_{j <= stop} L_j``: abstain (``-1``, radius 0) when ``L < 1/2``, exactly
 as CERTIFY. Radius mode reports ``sigma * PhiInv(L)`` (Cohen et al. Theorem 1). Decision mode reports
 the largest table radius ``r_j`` with ``L >= P_j``: the decided table radius, not the continuous one,
@@ -74,6 +94,37 @@ from .stats import cohen_radius, p_upper_bound, pA_lower_bound
 MODES = ("radius", "decision")
 TOLERANCE_KINDS = ("relative", "absolute")
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25)
+
+
+@dataclass(frozen=True, order=True)
+class Reading:
+    """A level at which a certification's counts are read: ``alpha' = share * alpha``, the radius at a bound L
+    being ``sigma (PhiInv(L) - PhiInv(p0))`` (``p0 = 1/2``: Cohen et al.'s; the cascade's threshold otherwise)."""
+
+    share: float = 1.0
+    p0: float = 0.5
+
+    def __post_init__(self):
+        if not (0 < self.share <= 1 and 0.5 <= self.p0 < 1):
+            raise ValueError(f"a reading needs 0 < share <= 1 and 1/2 <= p0 < 1, got share {self.share}, p0 {self.p0}")
+
+    @property
+    def label(self) -> str:
+        return f"{self.share:g}" + ("" if self.p0 == 0.5 else f"p{self.p0:g}")
+
+    @classmethod
+    def from_label(cls, text: str) -> Reading:
+        share, _, p0 = text.partition("p")
+        return cls(float(share), float(p0) if p0 else 0.5)
+
+    def radius(self, sigma: np.ndarray | float, lower: np.ndarray) -> np.ndarray:
+        """``sigma (PhiInv(L) - PhiInv(p0))`` where ``L >= p0``, else 0."""
+        lower = np.asarray(lower, dtype=float)
+        return np.where(lower >= self.p0, np.asarray(sigma) * (norm.ppf(np.clip(lower, self.p0, 1.0))
+                                                                - norm.ppf(self.p0)), 0.0)
+
+
+OWN_READING = Reading()
 
 
 @dataclass(frozen=True)
@@ -121,6 +172,36 @@ class SequentialSettings:
             values["radii"] = tuple(values["radii"])
         return cls(**values)
 
+    @classmethod
+    def from_label(cls, label: str) -> SequentialSettings:
+        """The settings a :meth:`label` was made from (the schedule exactly; numbers to :meth:`label`'s digits)."""
+        try:
+            name, mode, what, schedule, cap = label.split(":")[:5]
+            first_round, growth = schedule.split("x")
+            if name != "sequential" or not cap.startswith("cap"):
+                raise ValueError
+            values = {"mode": mode, "first_round": int(first_round), "growth": float(growth),
+                      "cap_share": float(cap[3:])}
+            if mode == "radius":
+                values |= {"tolerance_kind": "relative" if what.startswith("rel") else "absolute",
+                           "tolerance": float(what[3:])}
+            else:
+                values["radii"] = tuple(float(r) for r in what[1:].split(","))
+        except ValueError:
+            raise ValueError(f"procedure {label!r} is not a sequential procedure's label "
+                             "(sequential:<mode>:<tolerance or radii>:<first>x<growth>:cap<share>)") from None
+        return cls(**values)
+
+    def reported(self, radius: np.ndarray) -> np.ndarray:
+        """A certified radius as this procedure reports it: as it is (radius mode) or floored to the largest table
+        radius it reaches (decision mode; 0 stays 0)."""
+        radius = np.asarray(radius, dtype=float)
+        if self.mode == "radius":
+            return radius
+        radii = np.asarray(self.radii)
+        reached = (radius[..., None] >= radii).sum(axis=-1)
+        return np.where(reached > 0, radii[np.maximum(reached - 1, 0)], 0.0)
+
     def label(self) -> str:
         """The ``procedure`` column: mode, tolerance (radius mode) or radii (decision mode), schedule."""
         if self.mode == "radius":
@@ -157,6 +238,20 @@ class Schedule:
     def cap(self) -> int:
         return int(self.ends[-1])
 
+    def scaled(self, share: float) -> Schedule:
+        """The same rounds with every level times ``share``: levels summing to ``share * alpha`` (a reading)."""
+        return Schedule(self.ends, self.alphas * share)
+
+    def round_of(self, n_used: np.ndarray | int) -> np.ndarray:
+        """The round (0-based) that ends at ``n_used`` samples; ValueError where no round ends there."""
+        n_used = np.asarray(n_used)
+        k = np.minimum(np.searchsorted(self.ends, n_used), len(self.ends) - 1)
+        if np.any(self.ends[k] != n_used):
+            bad = np.asarray(n_used)[self.ends[k] != n_used].ravel()[:5].tolist()
+            raise ValueError(f"n_used {bad} is not a round end of the schedule {self.ends.tolist()}: the certification "
+                             "was not made with these settings")
+        return k
+
     def lower(self, k: int, nA: np.ndarray | int) -> np.ndarray:
         """``L_k``: the Clopper-Pearson lower bound of round ``k`` (0-based) at level ``alphas[k]``."""
         return pA_lower_bound(nA, self.ends[k], self.alphas[k])
@@ -167,40 +262,49 @@ class Schedule:
 
 
 class SequentialRule:
-    """The stopping rule and certificate of one sequential certification (a schedule and settings)."""
+    """The stopping rule and certificate of one sequential certification (a schedule and settings), settling
+    the certification's own reading and ``readings`` at other levels (module docstring)."""
 
-    def __init__(self, schedule: Schedule, settings: SequentialSettings = SequentialSettings()):
+    def __init__(self, schedule: Schedule, settings: SequentialSettings = SequentialSettings(),
+                 readings: tuple[Reading, ...] = ()):
         self.schedule = schedule
         self.settings = settings
+        self.readings = tuple(sorted({OWN_READING, *readings}, reverse=True))
 
     @classmethod
-    def from_settings(cls, settings: SequentialSettings, n: int, alpha: float) -> SequentialRule:
+    def from_settings(cls, settings: SequentialSettings, n: int, alpha: float,
+                      readings: tuple[Reading, ...] = ()) -> SequentialRule:
         return cls(Schedule.geometric(n, alpha, settings.first_round, settings.growth, settings.cap_share),
-                   settings)
+                   settings, readings)
 
-    def thresholds(self, sigma: float) -> np.ndarray:
-        """``P_j = Phi(r_j / sigma)`` of the table radii (``P_0 = 1/2``)."""
-        return norm.cdf(np.asarray(self.settings.radii) / sigma)
+    def thresholds(self, sigma: float, reading: Reading = OWN_READING) -> np.ndarray:
+        """``P_j = Phi(r_j / sigma + PhiInv(p0))`` of the table radii (``P_0 = p0``)."""
+        return norm.cdf(np.asarray(self.settings.radii) / sigma + norm.ppf(reading.p0))
 
     def stop(self, k: int, nA: np.ndarray | int, sigma: float) -> np.ndarray:
-        """Whether to stop after round ``k`` (0-based) with ``nA`` successes (vectorized over ``nA``):
-        the cap, futility, then the tolerance (radius mode) or the decided table radius (module docstring)."""
+        """Whether to stop after round ``k`` (0-based) with ``nA`` successes (vectorized over ``nA``): at the cap,
+        or when every reading is settled (:meth:`settled`)."""
         nA = np.asarray(nA)
-        schedule = self.schedule
-        if k == len(schedule.ends) - 1:
+        if k == len(self.schedule.ends) - 1:
             return np.ones(nA.shape, dtype=bool)
+        return np.logical_and.reduce([self.settled(k, nA, sigma, reading) for reading in self.readings])
+
+    def settled(self, k: int, nA: np.ndarray, sigma: float, reading: Reading = OWN_READING) -> np.ndarray:
+        """Whether ``reading`` needs no more samples after round ``k``: futility, then the tolerance (radius mode)
+        or the decided table radius (decision mode), at the reading's level and thresholds (module docstring)."""
+        schedule = self.schedule.scaled(reading.share)
         lower, upper = schedule.lower(k, nA), schedule.upper(k, nA)
         cap = len(schedule.ends) - 1
         optimistic = schedule.lower(cap, np.rint(schedule.cap * upper))  # the cap's bound if pA were U_k
         if self.settings.mode == "radius":
             predicted = schedule.lower(cap, np.rint(nA * (schedule.cap / schedule.ends[k])))
-            final, now = cohen_radius(sigma, predicted), cohen_radius(sigma, lower)
+            final, now = reading.radius(sigma, predicted), reading.radius(sigma, lower)
             if self.settings.tolerance_kind == "relative":
                 settled = (final > 0) & (final - now <= self.settings.tolerance * final)
             else:
                 settled = final - now <= self.settings.tolerance
-            return (optimistic < 0.5) | settled
-        thresholds = self.thresholds(sigma)
+            return (optimistic < reading.p0) | settled
+        thresholds = self.thresholds(sigma, reading)
         certified = (lower[..., None] >= thresholds).sum(axis=-1)
         following = thresholds[np.minimum(certified, len(thresholds) - 1)]
         all_remaining_in_A = schedule.lower(cap, nA + schedule.cap - schedule.ends[k])
@@ -217,8 +321,8 @@ class SequentialRule:
         return np.where(certified > 0, radii[np.maximum(certified - 1, 0)], 0.0)
 
 
-def false_certificate_probability(p: float, rule: SequentialRule, sigma: float = 1.0,
-                                  stopping: bool = True) -> float:
+def false_certificate_probability(p: float, rule: SequentialRule, sigma: float = 1.0, stopping: bool = True,
+                                  reading: Reading | None = None, recomputed_with: Schedule | None = None) -> float:
     """Exact ``P(the procedure reports a lower bound above p | pA = p)``, by dynamic programming.
 
     The chain's state after round ``k`` is the count ``nA_k``; between rounds it gains
@@ -226,18 +330,27 @@ def false_certificate_probability(p: float, rule: SequentialRule, sigma: float =
     neither stopped nor crossed: where ``L_k(nA_k) > p`` the running maximum (the reported bound)
     exceeds ``p`` and the mass is counted as a false certificate; where ``rule.stop`` holds it leaves.
     With ``stopping=False`` every path runs to the cap: the error of the bounds alone, an upper bound for
-    every stopping rule. Convolutions go through FFT (errors ~1e-16 per entry, clipped at 0).
+    every stopping rule. With ``reading``, the reported bound is instead that reading's bound recomputed at the
+    stopping round (module docstring: ``rule.schedule.scaled(reading.share)`` at ``tau``), or from another
+    schedule's levels (``recomputed_with``, scaled the same way) to test another recomputation under the same
+    stopping rule. Convolutions go through FFT (errors ~1e-16 per entry, clipped at 0).
     """
+    recomputed = (recomputed_with or rule.schedule).scaled(reading.share) if reading else None
     mass = np.ones(1)
     false_certificates, previous_end = 0.0, 0
+    last = len(rule.schedule.ends) - 1
     for k, end in enumerate(rule.schedule.ends):
         step = binom.pmf(np.arange(end - previous_end + 1), end - previous_end, p)
         mass = np.clip(fftconvolve(mass, step), 0.0, None)
         counts = np.arange(end + 1)
-        crossed = rule.schedule.lower(k, counts) > p
-        false_certificates += float(mass[crossed].sum())
-        mass[crossed] = 0.0
-        if stopping:
-            mass[rule.stop(k, counts, sigma)] = 0.0
+        stops = rule.stop(k, counts, sigma) if stopping else np.full(len(counts), k == last)
+        if reading is None:
+            crossed = rule.schedule.lower(k, counts) > p
+            false_certificates += float(mass[crossed].sum())
+            mass[crossed] = 0.0
+        else:
+            crossed = stops & (recomputed.lower(k, counts) > p)
+            false_certificates += float(mass[crossed].sum())
+        mass[stops] = 0.0
         previous_end = int(end)
     return false_certificates

@@ -21,6 +21,7 @@ rule certify_levels:
         model=one_of(PLAN.swept_models()),
     params:
         levels=LEVELS,
+        readings=level_readings,
         **CERTIFY,
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
@@ -60,6 +61,7 @@ use rule certify_levels as certify_validation with:
         LAYOUT.benchmark("certify", "{model}", "validation", "{scatteritem}.tsv")
     params:
         levels=LEVELS,
+        readings=[],
         split="validation",
         **VALIDATION_CERTIFY,
 

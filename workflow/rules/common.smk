@@ -62,16 +62,21 @@ TRAINING_LEVELS = {**TRAINING, "noise": config["noise"]}
 SEARCH = {"search": tracked("search"), "noise": config["noise"], "dataset": SPLIT_DATASET["test"], **COMPUTE}
 CERTIFY = {"certify": tracked("certify", "validation_seed", "validation_n"), "dataset": SPLIT_DATASET["test"],
            "sigma0": config["noise"]["sigma0"], **COMPUTE}
-# The validation split's certifications: fixed-N CERTIFY (the choice reads its counts) with their own seed.
+# The validation split's certifications: the configured procedure, with their own seed and N.
 VALIDATION_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": config["certify"]["validation_seed"],
-                                             "n": config["certify"]["validation_n"] or config["certify"]["n"],
-                                             "procedure": "cohen", "sequential": {}},
+                                             "n": config["certify"]["validation_n"] or config["certify"]["n"]},
                       "dataset": SPLIT_DATASET["validation"]}
 # Dual RS's selector: certified at sigma_sel (its training sigma) with its share of alpha and its own seed.
 DUAL = config["sound"]["dual"]
-SELECTOR_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": DUAL["seed"], "procedure": "cohen",
-                                           "sequential": {}, "alpha": DUAL["alpha_share"] * config["certify"]["alpha"]},
+SELECTOR_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": DUAL["seed"],
+                                           "alpha": DUAL["alpha_share"] * config["certify"]["alpha"]},
                     "sigma": DUAL.get("selector", {}).get("train", {}).get("sigma")}
+
+
+def level_readings(wildcards):
+    """The other levels at which the model's test-subset certifications are read, which a sequential
+    certification settles too (insta_rs.plan.Plan.level_readings; none under fixed N)."""
+    return PLAN.level_readings(wildcards.model)
 
 
 def one_of(names):

@@ -21,7 +21,7 @@ rule merge_levels:
     wildcard_constraints:
         model=one_of(PLAN.swept_models()),
     params:
-        tracked={"levels": LEVELS, **CERTIFY},
+        tracked=lambda wildcards: {"levels": LEVELS, "readings": level_readings(wildcards), **CERTIFY},
     localrule: True
     run:
         merge_shards(list(input.shards), list(output), log[0])
@@ -51,7 +51,7 @@ use rule merge_levels as merge_level with:
     wildcard_constraints:
         model=one_of([model for model in config["models"] if model not in PLAN.swept_models()]),
     params:
-        tracked=lambda wildcards: {"levels": [int(wildcards.level)], **CERTIFY},
+        tracked=lambda wildcards: {"levels": [int(wildcards.level)], "readings": level_readings(wildcards), **CERTIFY},
 
 
 use rule merge_levels as merge_assigned with:

@@ -37,6 +37,11 @@ estimation samples; ``nA_j`` is the estimation count of ``c_hat_j``.
   ``c``, ``max_{c' != c} p_j(c')`` is the probability of one of those two, ``t != c``, and the largest count
   among classes other than ``c`` is at least ``n_j(t)``, so ``U_j = CP_upper(m; alpha/(4K))`` with
   ``m = nB_j`` if ``c_hat_j = c`` (then also ``min(., 1 - L_j)``) and ``m = max(nA_j, nB_j)`` otherwise.
+
+Under the sequential procedure every bound is the stopping round's at the per-level share of alpha
+(:mod:`insta_rs.sequential`: each round's level scaled), valid whatever round a level's certification stopped at;
+the level certifications settle the cascade's reading (share ``1/(2K)``, thresholds shifted by ``PhiInv(p0)``), and
+the reported radius is floored to the table radii in decision mode.
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from insta_rs.analysis import aligned_levels
-from insta_rs.io import FIXED_N, read_certification, require_fixed_n, write_certification
+from insta_rs.analysis import RecordedCounts, aligned_levels
+from insta_rs.io import read_certification, write_certification
+from insta_rs.procedures import CountBounds
 from insta_rs.stats import p_upper_bound, pA_lower_bound
 
 ABSTAIN = -1
@@ -106,18 +112,21 @@ def cascade_from_bounds(bounds: LevelBounds, p0: float = 0.5) -> CascadeResult:
 
 
 def bounds_from_counts(sigma: np.ndarray, top_class: np.ndarray, nA: np.ndarray, n: np.ndarray, alpha: float,
-                       nB: np.ndarray | None = None) -> LevelBounds:
+                       nB: np.ndarray | None = None, recorded: CountBounds | None = None) -> LevelBounds:
     """Clopper-Pearson bounds per level from estimation counts, ``alpha/K`` per level (module docstring).
 
-    ``top_class, nA, nB`` are ``[K, B]``, ``n`` a number, ``[K]`` or ``[K, B]``; ``top_class`` = UNKNOWN_CLASS
-    where the selected class was not recorded (our files write -1 on abstain).
+    ``top_class, nA, nB`` are ``[K, B]``, ``n`` a number, ``[K]`` or ``[K, B]`` (the samples each count is of);
+    ``top_class`` = UNKNOWN_CLASS where the selected class was not recorded (our files write -1 on abstain).
+    ``recorded``: the bounds of the procedure that made the counts (sequential certifications); None: fixed N.
     """
+    lower_bound = pA_lower_bound if recorded is None else recorded.lower
+    upper_bound = p_upper_bound if recorded is None else recorded.upper
     nA = np.asarray(nA)
     n = np.asarray(n)
     n = np.broadcast_to(n[:, None] if n.ndim == 1 else n, nA.shape)
     per_level = alpha / len(sigma)
     if nB is None:
-        lower = pA_lower_bound(nA, n, per_level)
+        lower = lower_bound(nA, n, per_level)
         other_upper = 1.0 - lower
         any_upper = np.ones_like(lower)
     else:
@@ -125,9 +134,9 @@ def bounds_from_counts(sigma: np.ndarray, top_class: np.ndarray, nA: np.ndarray,
         if np.any(nA + nB > n):
             raise ValueError("cascade: nA + nB exceeds n for some example; nB must be the largest count "
                              "among the classes other than the selected one, from the same estimation samples")
-        lower = pA_lower_bound(nA, n, per_level / 2)
-        other_upper = np.minimum(1.0 - lower, p_upper_bound(nB, n, per_level / 4))
-        any_upper = p_upper_bound(np.maximum(nA, nB), n, per_level / 4)
+        lower = lower_bound(nA, n, per_level / 2)
+        other_upper = np.minimum(1.0 - lower, upper_bound(nB, n, per_level / 4))
+        any_upper = upper_bound(np.maximum(nA, nB), n, per_level / 4)
     return LevelBounds(sigma=np.asarray(sigma, dtype=float), top_class=np.asarray(top_class), top_lower=lower,
                        other_upper=other_upper, any_upper=any_upper)
 
@@ -137,11 +146,11 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
 
     Each level's selected class is its ``c_hat`` column (our files keep it on abstain; files without it fall
     back to ``predict``, so an abstained level's class is unknown), and its runner-up count is its ``nB``
-    column when every level has one (module docstring). Returns a frame in the certification TSV format:
-    ``sigma``, ``pA_lower``, ``c_hat``, ``nA``, ``nB``, ``n0A``, ``seed`` of the stopping level (the smallest
-    sigma when none stops; ``nB = -1`` when the level files lack it), ``pA_lower`` at the per-level alpha
-    actually used, ``alpha`` = the family-wise alpha of the whole certificate, ``time`` = summed time of the
-    levels consulted.
+    column when every level has one (module docstring). Every level must be certified with one procedure, N and
+    alpha. Returns a frame in the certification TSV format: ``sigma``, ``pA_lower``, ``c_hat``, ``nA``, ``nB``,
+    ``n0A``, ``seed``, ``n_used`` of the stopping level (the smallest sigma when none stops; ``nB = -1`` when the
+    level files lack it), ``pA_lower`` at the per-level alpha actually used, ``alpha`` = the family-wise alpha of
+    the whole certificate, ``procedure`` = the levels', ``time`` = summed time of the levels consulted.
     """
     aligned = aligned_levels(level_frames)
     needed = ["sigma", "nA", "n", "alpha", "n0A", "n0", "seed"]
@@ -150,21 +159,22 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
         if missing:
             raise ValueError(f"cascade: level {level} certification lacks columns {missing}; "
                              "certify with this package's certify step (published files lack counts)")
-        require_fixed_n(frame, f"cascade (level {level})")
-    alphas = {float(a) for frame in aligned.values() for a in frame["alpha"].unique()}
-    if len(alphas) != 1:
-        raise ValueError(f"cascade: the level certifications use different alpha values {sorted(alphas)}; "
-                         "certify every level with one certify.alpha")
-    alpha = alphas.pop()
     frames = sorted(aligned.values(), key=lambda frame: -float(frame["sigma"].iloc[0]))
+    recorded = [RecordedCounts.of(frame) for frame in frames]
+    settings = {(counts.procedure, counts.alpha, int(frame["n"].iloc[0])) for counts, frame in zip(recorded, frames)}
+    if len(settings) != 1:
+        raise ValueError("cascade: the level certifications differ in procedure, alpha or N "
+                         f"({sorted(map(str, settings))}); certify every level with one certify setting")
+    procedure, alpha, _ = settings.pop()
     sigma = np.array([float(frame["sigma"].iloc[0]) for frame in frames])
     stack = {name: np.stack([frame[name].to_numpy() for frame in frames]) for name in
              ("predict", "nA", "n", "n0A", "n0", "seed", "time")}
+    stack["n_used"] = np.stack([counts.n_used for counts in recorded])
     with_c_hat = all("c_hat" in frame.columns for frame in frames)
     selected = np.stack([frame["c_hat"].to_numpy() for frame in frames]) if with_c_hat else stack["predict"]
     with_nB = all("nB" in frame.columns for frame in frames)
     runner_up = np.stack([frame["nB"].to_numpy() for frame in frames]) if with_nB else None
-    bounds = bounds_from_counts(sigma, selected, stack["nA"], stack["n"], alpha, runner_up)
+    bounds = bounds_from_counts(sigma, selected, stack["nA"], stack["n_used"], alpha, runner_up, recorded[0].bounds)
     result = cascade_from_bounds(bounds, p0)
     columns = np.arange(len(frames[0]))
     row = np.where(result.stop >= 0, result.stop, len(frames) - 1)
@@ -172,12 +182,13 @@ def cascade_frame(level_frames: Mapping[int, pd.DataFrame], p0: float = 0.5) -> 
     label = frames[0]["label"].to_numpy()
     return pd.DataFrame({
         "idx": frames[0]["idx"].to_numpy(), "label": label, "predict": result.predict,
-        "radius": result.radius, "correct": (result.predict == label).astype(int),
+        "radius": procedure.reported(result.radius), "correct": (result.predict == label).astype(int),
         "time": np.where(consulted, stack["time"], 0.0).sum(axis=0), "sigma": sigma[row],
         "pA_lower": bounds.top_lower[row, columns], "c_hat": selected[row, columns], "nA": stack["nA"][row, columns],
         "nB": runner_up[row, columns] if with_nB else np.full(len(columns), UNKNOWN_COUNT),
         "n0A": stack["n0A"][row, columns], "n0": stack["n0"][row, columns], "n": stack["n"][row, columns],
-        "alpha": alpha, "seed": stack["seed"][row, columns], "n_used": stack["n"][row, columns], "procedure": FIXED_N,
+        "alpha": alpha, "seed": stack["seed"][row, columns], "n_used": stack["n_used"][row, columns],
+        "procedure": procedure.label,
     })
 
 

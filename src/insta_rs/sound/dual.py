@@ -260,9 +260,10 @@ def classifier_from_levels(level_frames: Mapping[int, pd.DataFrame], assignment:
     """The classifier's certification at each example's assigned level, from the fixed-level certifications
     (``certify/<model>/level<k>.tsv``) re-certified at ``alpha`` (:func:`insta_rs.analysis.recertified_frame`).
 
-    Identical to certifying afresh at the assigned sigma with the level files' seed, N0, N and ``alpha``:
-    CERTIFY's noise is keyed by (seed, idx, stream), its counts do not depend on alpha, and the level is chosen
-    from the selector's samples only.
+    Under fixed-N CERTIFY identical to certifying afresh at the assigned sigma with the level files' seed, N0, N
+    and ``alpha``: CERTIFY's noise is keyed by (seed, idx, stream), its counts do not depend on alpha, and the level
+    is chosen from the selector's samples only. Under the sequential procedure the bound at ``alpha`` is the
+    stopping round's (:mod:`insta_rs.sequential`), valid as the level's stopping rule looked at its own samples only.
     """
     aligned = aligned_levels({k: level_frames[k] for k in sorted(set(assignment["level"]))})
     by_idx = assignment.set_index("idx")["level"]

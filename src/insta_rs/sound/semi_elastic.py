@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ncx2, norm
 
-from insta_rs.io import require_fixed_n
-from insta_rs.stats import pA_lower_bound
+from insta_rs.analysis import RecordedCounts
 
 NC_NORMAL = 1e9
 LOG_RATIO_EQUAL = 1e-12
@@ -104,16 +103,19 @@ def semi_elastic_radius(pA_lower: float, sigma: float, dim: int, r: float, n_gri
 
 def semi_elastic_frame(certification: pd.DataFrame, dim: int, r: float) -> pd.DataFrame:
     """Replace the Cohen radii of a certification at per-example sigma (``certify/<model>/search_knn.tsv``)
-    by semi-elastic radii. ``pA_lower`` is recomputed from ``nA, n, alpha`` (the file rounds it); the other
-    columns (``c_hat``, ``nB``, ...) are kept, so the result is a certification TSV of its own."""
+    by semi-elastic radii. ``pA_lower`` is recomputed at the certification's alpha from its recorded counts (the
+    file rounds it; :class:`insta_rs.analysis.RecordedCounts`: the stopping round's bound under the sequential
+    procedure), and the radius is reported as the procedure reports radii (floored to the table radii in decision
+    mode); the other columns (``c_hat``, ``nB``, ...) are kept, so the result is a certification TSV of its own."""
     missing = [c for c in ("nA", "n", "alpha", "sigma", "predict", "c_hat", "nB") if c not in certification.columns]
     if missing:
         raise ValueError(f"semi-elastic radii need the certification columns {missing}; "
                          "certify with this package's certify step")
-    require_fixed_n(certification, "semi-elastic radii")
+    counts = RecordedCounts.of(certification)
     frame = certification.copy()
-    pA_lower = pA_lower_bound(frame["nA"].to_numpy(), frame["n"].to_numpy(), frame["alpha"].to_numpy(dtype=float))
+    pA_lower = counts.lower(frame["nA"].to_numpy(), counts.alpha)
     frame["pA_lower"] = pA_lower
-    frame["radius"] = [semi_elastic_radius(float(p), float(s), dim, r) if c >= 0 else 0.0
-                       for p, s, c in zip(pA_lower, frame["sigma"].to_numpy(dtype=float), frame["predict"])]
+    frame["radius"] = counts.procedure.reported(np.array(
+        [semi_elastic_radius(float(p), float(s), dim, r) if c >= 0 else 0.0
+         for p, s, c in zip(pA_lower, frame["sigma"].to_numpy(dtype=float), frame["predict"])]))
     return frame

@@ -41,9 +41,6 @@ UNIFORM_SPLITS = ("test", "validation")
 COMPANIONS = {"uniform:validation": "sigma from validation, label-free Alg. 3",
               "validation_best": "sigma from validation, best certified ACR (labels)",
               "oracle_bonferroni": "oracle envelope, alpha/K"}
-# Kinds that recompute Clopper-Pearson bounds from the counts of a fixed-N certification (at alpha/K), which a
-# sequential certification does not have (its bound is a running maximum over rounds).
-FIXED_N_KINDS = ("oracle_bonferroni", "sound")
 COMPANION_NOTE = ("Rows '<model>, ...' after a model's per-instance rows are companions added to every table "
                   "with per-instance radii: the sound sigmas chosen on validation data (label-free by Alg. 3, and "
                   "the best certified ACR with the validation labels), the oracle envelope at alpha/K and the "
@@ -230,9 +227,8 @@ def load_row(layout: Layout, model: str, result: str, n_levels: int, sigma0: flo
 def table_rows(table_cfg: Mapping, sound_cfg: Mapping | None = None) -> list[dict]:
     """The rows of a table with its companions (module docstring): after the last row of every model that has
     a ``search:*`` row, the rows of :data:`COMPANIONS` and ``sound:<mode>`` (each mode of ``sound_cfg["modes"]``
-    when the model is in ``sound_cfg["models"]``) that the table lacks for it, leaving out the kinds of
-    :data:`FIXED_N_KINDS` when ``sound_cfg["fixed_n"]`` is false (a sequential certification). ``companions:
-    false`` in ``table_cfg`` returns the configured rows only."""
+    when the model is in ``sound_cfg["models"]``) that the table lacks for it. ``companions: false`` in
+    ``table_cfg`` returns the configured rows only."""
     rows = [dict(row) for row in table_cfg.get("rows") or []]
     if not table_cfg.get("companions", True):
         return rows
@@ -249,8 +245,6 @@ def table_rows(table_cfg: Mapping, sound_cfg: Mapping | None = None) -> list[dic
         wanted = list(COMPANIONS)
         if model in sound_cfg.get("models", []):
             wanted += [f"sound:{mode}" for mode in sound_cfg.get("modes", [])]
-        if not sound_cfg.get("fixed_n", True):
-            wanted = [result for result in wanted if result.partition(":")[0] not in FIXED_N_KINDS]
         present = {other["result"] for other in rows if other["model"] == model}
         with_companions += [{"label": f"{model}, {labels[result]}", "model": model, "result": result}
                             for result in wanted if result not in present]
