@@ -1,7 +1,8 @@
 """Dual RS's selector labels: per training example the candidate level with the largest positive radius
-estimated with the label (sound.dual.labels.criterion; insta_rs.sound.dual.hard_labels), logged as per-class
-level histograms."""
+estimated with the label (sound.dual.labels.criterion; insta_rs.sound.dual.hard_labels) among the candidates the
+collapse guard keeps, logged as per-class level histograms."""
 
+from insta_rs.collapse import guarded_levels
 from insta_rs.job import job_dataset, job_device
 from insta_rs.runlog import setup_step_logging
 from insta_rs.sound import dual
@@ -15,7 +16,7 @@ def main(snakemake) -> None:
                                job_device(snakemake), params.precision)
     frame = dual.label_training_split(classifier, job_dataset(snakemake), params.levels, params.sigma0,
                                       params.labels["m"], params.p_max, params.labels["seed"],
-                                      params.labels["criterion"])
+                                      params.labels["criterion"], guarded_levels(snakemake.input.guard))
     dual.write_labels(frame, snakemake.output.labels)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from insta_rs.collapse import guarded_levels
 from insta_rs.io import atomic_write, atomic_write_text, read_certification
 from insta_rs.job import job_dataset, job_device
 from insta_rs.levels import level_sigma, sigma_levels
@@ -18,21 +19,21 @@ from insta_rs.sound.modes import level_of
 from insta_rs.steps import examples, make_smoother
 
 
-def deployed_classifier(mode, smoother, params, dataset, knn_meta, selector, seed):
-    """The classifier a user of ``mode`` queries."""
+def deployed_classifier(mode, smoother, params, dataset, knn_meta, selector, excluded, seed):
+    """The classifier a user of ``mode`` queries (``excluded``: the levels the collapse guard leaves out)."""
     cfg, noise, certify = params.audit, params.noise, params.certify
     n, alpha = cfg["n_predict"], certify["alpha"]
     if mode == "insta_rs":
         return audit.insta_rs_predictor(smoother, noise["sigma0"], noise["n_levels"], params.search,
                                         params.search["p_max"], n, alpha, seed)
     if mode == "cascade":
-        return audit.cascade_predictor(smoother, sigma_levels(noise["sigma0"], noise["n_levels"]), certify["n0"], n,
-                                       alpha, params.cascade["p0"], seed)
+        levels = [level for level in range(1, noise["n_levels"] + 1) if level not in excluded]
+        return audit.cascade_predictor(smoother, sigma_levels(noise["sigma0"], noise["n_levels"])[np.array(levels) - 1],
+                                       certify["n0"], n, alpha, params.cascade["p0"], seed)
     if mode == "semi_elastic":
         meta = json.loads(Path(knn_meta).read_text())
         train_x = training_tensors(dataset, params.semi_elastic["max_train"], meta["seed"])
-        return audit.semi_elastic_predictor(smoother, train_x, meta["k"], meta["r"], meta["sigma_b"], meta["m"], n,
-                                            alpha, seed)
+        return audit.semi_elastic_predictor(smoother, train_x, meta, n, alpha, seed)
     if mode == "dual":
         alpha_sel = params.dual["alpha_share"] * alpha
         return audit.dual_predictor(smoother, make_smoother(selector, smoother.batch_size, smoother.device,
@@ -55,6 +56,7 @@ def main(snakemake) -> None:
     certifications = iter(snakemake.input.certifications)
     knn_metas = dict(zip(cfg["models"], snakemake.input.knn))
     selectors = dict(zip(cfg["models"], snakemake.input.selectors))
+    guards = dict(zip(cfg["models"], snakemake.input.guards))
     summary, details = [], []
     for model, checkpoint in zip(cfg["models"], snakemake.input.models):
         smoother = make_smoother(checkpoint, snakemake.config["certify"]["batch_size"],
@@ -72,6 +74,7 @@ def main(snakemake) -> None:
             per_example = audit.audit_frame(x, labels, certification, positions,
                                             deployed_classifier(mode, smoother, params, dataset,
                                                                 knn_metas.get(model), selectors.get(model),
+                                                                guarded_levels(guards[model]),
                                                                 cfg["seed"] + 1),
                                             loss_fn, settings)
             n_certified = int(((certification["predict"] >= 0) & (certification["radius"] > 0)).sum())

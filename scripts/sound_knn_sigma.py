@@ -1,13 +1,14 @@
 """Per-example sigma from the mean distance to the k nearest training points (semi-elastic sigma,
 Sukenik et al. 2022): the assignment TSV ``search/<model>/knn.tsv`` that the certify step certifies, and its
-metadata ``knn.json`` (k, r, sigma_b, reference distance m, input dimension)."""
+metadata ``knn.json`` (k, r, sigma_b, reference distance m, input dimension, the collapse guard's cap sigma_max)."""
 
 import json
 
+from insta_rs.collapse import guarded_levels
 from insta_rs.io import atomic_write_text
 from insta_rs.job import job_dataset
 from insta_rs.runlog import setup_step_logging
-from insta_rs.sound.knn_sigma import assign_knn_sigma, training_tensors, write_assignment
+from insta_rs.sound.knn_sigma import assign_knn_sigma, guarded_sigma_max, training_tensors, write_assignment
 from insta_rs.steps import examples
 
 
@@ -16,8 +17,9 @@ def main(snakemake) -> None:
     cfg, dataset = snakemake.params.semi_elastic, job_dataset(snakemake)
     train_x = training_tensors(dataset, cfg["max_train"], cfg["seed"])
     x, labels, idx = examples(dataset, "test")
+    sigma_max = guarded_sigma_max(guarded_levels(snakemake.input.guard), snakemake.params.noise["sigma0"])
     table, meta = assign_knn_sigma(x, labels, idx, train_x, cfg["k"], cfg["r"], cfg["sigma_b"], cfg["m_subset"],
-                                   cfg["seed"])
+                                   cfg["seed"], sigma_max)
     write_assignment(table, snakemake.output.tsv)
     atomic_write_text(snakemake.output.meta, json.dumps(meta, indent=2) + "\n")
 

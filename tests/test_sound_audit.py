@@ -113,8 +113,8 @@ def test_deployed_classifiers_answer_like_the_half_space_far_from_it(smoother, l
         "insta_rs": audit.insta_rs_predictor(smoother, 0.25, 4, {"m": 32, "starts": [[1, 1], [4, -1]]},
                                              max_certifiable_p(0.001, 200), 200, 0.001, seed=0),
         "cascade": audit.cascade_predictor(smoother, sigmas, 20, 300, 0.01, 0.5, seed=0),
-        "semi_elastic": audit.semi_elastic_predictor(smoother, torch.rand(30, 1, 8, 8), 5, 0.01, 0.25, 1.0, 200,
-                                                     0.001, seed=0),
+        "semi_elastic": audit.semi_elastic_predictor(smoother, torch.rand(30, 1, 8, 8),
+                                                     {"k": 5, "r": 0.01, "sigma_b": 0.25, "m": 1.0}, 200, 0.001, seed=0),
     }
     for name, predict in predictors.items():
         answers = predict(x)

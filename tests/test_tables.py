@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from insta_rs.collapse import collapse_guard
 from insta_rs.figures import load_levels
 from insta_rs.layout import Layout
 from insta_rs.tables import b3, build, paper, render, rows, speed
@@ -89,6 +90,9 @@ def write_synthetic_results(results_dir: Path, model: str = "m") -> None:
         write_certification(results_dir / "certify" / model / "validation" / f"level{k}.tsv", IDX[:4], LABELS[:4],
                             np.full(4, validation_counts[k - 1]), LABELS[:4], np.full(4, sigmas[k - 1]))
     certify = results_dir / "certify" / model
+    validation = {k: read_certification(certify / "validation" / f"level{k}.tsv") for k in range(1, N_LEVELS + 1)}
+    collapse_guard(validation, num_classes=3, n_levels=N_LEVELS).to_csv(certify / "validation" / "collapse_guard.tsv",
+                                                                        sep="\t", index=False)
     cascade_from_level_files([certify / f"level{k}.tsv" for k in range(1, N_LEVELS + 1)], certify / "cascade.tsv")
     # the semi-elastic radii of the FGSS certification, as if its sigma came from the kNN rule (d = 64)
     semi_elastic = semi_elastic_frame(read_certification(certify / "search_fgss.tsv"), dim=64, r=0.01)
@@ -290,4 +294,4 @@ def test_a_sequential_row_says_its_procedure_and_samples(results_dir: Path) -> N
     assert any(line.startswith("Procedures: cohen = Cohen et al.'s CERTIFY") for line in table.footer)
     fixed_only = build.build_table("t", {"rows": [{"label": "fixed", "model": "m", "result": "level:4"}]},
                                    Layout(str(results_dir)), N_LEVELS, SIGMA0, [0.0])
-    assert "samples" not in fixed_only.cells.columns and len(fixed_only.footer) == 3
+    assert "samples" not in fixed_only.cells.columns and len(fixed_only.footer) == 4

@@ -76,14 +76,20 @@ class LevelChoice:
     frame: pd.DataFrame
 
 
-def best_uniform_acr(level_frames: Mapping[int, pd.DataFrame]) -> LevelChoice:
-    """The paper's baseline ACR (Table 2): ``max_sigma mean_i CR(x_i, sigma)`` over the levels.
+def best_uniform_acr(level_frames: Mapping[int, pd.DataFrame], exclude: Sequence[int] = ()) -> LevelChoice:
+    """The paper's baseline ACR (Table 2): ``max_sigma mean_i CR(x_i, sigma)`` over the levels, those in ``exclude``
+    left out (the collapse guard, :mod:`insta_rs.collapse`).
 
-    The level is chosen with the test labels, so the number is optimistic; ties go to the smaller level.
+    On the test set the level is chosen with the test labels, so the number is optimistic; ties go to the smaller
+    level.
     """
     aligned = aligned_levels(level_frames)
     by_level = acr_by_level(aligned)
-    best = int(by_level["level"].iloc[int(np.argmax(by_level["acr"].to_numpy()))])
+    allowed = ~by_level["level"].isin(list(exclude)).to_numpy()
+    if not allowed.any():
+        raise ValueError(f"every level is excluded ({sorted(exclude)}): nothing to choose from")
+    scores = np.where(allowed, by_level["acr"].to_numpy(), -np.inf)
+    best = int(by_level["level"].iloc[int(np.argmax(scores))])
     return LevelChoice(level=best, acr=acr(aligned[best]), frame=aligned[best])
 
 
@@ -195,11 +201,12 @@ def oracle_envelope(level_frames: Mapping[int, pd.DataFrame], alpha_correction: 
     return envelope
 
 
-def chosen_level(uniform_table: pd.DataFrame) -> int:
-    """The level flagged ``chosen == 1`` in an Algorithm 3 result (columns level sigma acr_hat chosen)."""
-    flagged = uniform_table.loc[uniform_table["chosen"] == 1, "level"]
+def chosen_level(uniform_table: pd.DataFrame, column: str = "chosen") -> int:
+    """The level flagged ``column == 1`` in an Algorithm 3 result (columns level sigma acr_hat chosen; the validation
+    split's also collapsed and chosen_without_guard)."""
+    flagged = uniform_table.loc[uniform_table[column] == 1, "level"]
     if len(flagged) != 1:
-        raise ValueError(f"a uniform search result must flag exactly one level with chosen = 1, found {len(flagged)}")
+        raise ValueError(f"a uniform search result must flag exactly one level with {column} = 1, found {len(flagged)}")
     return int(flagged.iloc[0])
 
 

@@ -12,6 +12,19 @@ Three views, pure functions of numpy arrays and certification frames:
 - :func:`predicted_class_counts`: the classes of the *certified* predictions of a certification frame;
 - :func:`concentration`: whether a class distribution concentrates on few classes.
 
+The guard (:func:`collapse_guard`). A level at which a model answers one class for most inputs can win every
+criterion that averages radii (ACR, Eq. 5's ACR_hat): the few inputs of that class get large radii (Sun et al., ICML
+2025, "Average Certified Radius is a Poor Metric for Randomized Smoothing"). The choices this project makes for its
+own rows (the single sigma chosen on the validation split, the cascade's levels, the semi-elastic sigma's range, the
+Dual RS selector's labels) therefore never use a *collapsed* level: one whose certified predictions on the validation
+split are CONCENTRATED (:func:`certified_concentration`, the tables' ``classes`` flag: ``N_eff`` of the predicted
+classes below ``CONCENTRATION_RATIO`` times that of the validation labels' class frequencies). It reads which classes
+are predicted, not whether a prediction is right, and never a test label; a model that answers one class at a level
+cannot pass it there, whatever radii it reaches. A level must certify at least ``MIN_CERTIFIED_PER_CLASS * C``
+validation predictions to count as collapsed: a handful of certified predictions says nothing of the class mix (n
+draws from C equally likely classes give ``N_eff ~ 1 / (1/C + 1/n)``, about ``0.75 C`` at ``n = 3C`` and ``C/2``, the
+flag's threshold, at ``n = C``), and a level that certifies so few inputs does not win an average of radii.
+
 The measure. The effective number of classes of a distribution ``p`` (counts normalized) is the inverse
 Simpson index ``N_eff = 1 / sum_c p_c^2``: ``C`` for a uniform distribution over C classes, ``k`` for k equally
 used classes, near 1 when one class dominates; unlike the share of the top class it sees a distribution split
@@ -30,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 CONCENTRATION_RATIO = 0.5
+MIN_CERTIFIED_PER_CLASS = 3
 
 
 def class_level_counts(labels: np.ndarray, levels: np.ndarray, n_levels: int,
@@ -102,3 +116,44 @@ def certified_concentration(frame: pd.DataFrame, num_classes: int, ratio: float 
     the flag for a table row or figure point ("certified predictions concentrate on few classes")."""
     reference = np.bincount(frame["label"].to_numpy(dtype=int), minlength=num_classes)[:num_classes]
     return concentration(predicted_class_counts(frame, num_classes), reference, ratio)
+
+
+GUARD_COLUMNS = ("level", "n_certified", "effective_classes", "collapsed")
+
+
+def collapse_guard(validation_frames: dict[int, pd.DataFrame], num_classes: int, n_levels: int,
+                   ratio: float = CONCENTRATION_RATIO) -> pd.DataFrame:
+    """Per level 1..n_levels, from ``{level: certification of the validation split at that level}``: the number of
+    certified predictions, their effective number of classes and whether the level is *collapsed* (module docstring:
+    :func:`certified_concentration` with at least ``MIN_CERTIFIED_PER_CLASS * num_classes`` certified predictions).
+    Without frames (the guard off) no level is measured or collapsed."""
+    rows = [certified_concentration(validation_frames[level], num_classes, ratio)
+            if level in validation_frames else {"n": -1, "effective_classes": float("nan"), "concentrated": False}
+            for level in range(1, n_levels + 1)]
+    return pd.DataFrame({"level": range(1, n_levels + 1), "n_certified": [row["n"] for row in rows],
+                         "effective_classes": [row["effective_classes"] for row in rows],
+                         "collapsed": [int(row["concentrated"] and row["n"] >= MIN_CERTIFIED_PER_CLASS * num_classes)
+                                       for row in rows]})
+
+
+def guarded_levels(path: str) -> list[int]:
+    """The levels the collapse guard file ``path`` (:func:`collapse_guard`) leaves out (:func:`collapsed_levels`)."""
+    return collapsed_levels(pd.read_csv(path, sep="\t"))
+
+
+def collapsed_levels(guard: pd.DataFrame) -> list[int]:
+    """The levels a :func:`collapse_guard` table marks collapsed; none when every level is (a model collapsed at every
+    level leaves no choice to protect, and the tables say so)."""
+    collapsed = guard.loc[guard["collapsed"] == 1, "level"].astype(int).tolist()
+    return [] if len(collapsed) == len(guard) else collapsed
+
+
+def describe_excluded(levels: list[int]) -> str:
+    """``"levels 7-16"``, ``"levels 3, 5"``, ``"level 16"`` (for table notes)."""
+    if not levels:
+        return "no level"
+    if len(levels) == 1:
+        return f"level {levels[0]}"
+    if levels == list(range(levels[0], levels[-1] + 1)):
+        return f"levels {levels[0]}-{levels[-1]}"
+    return "levels " + ", ".join(map(str, levels))

@@ -70,6 +70,11 @@ class Layout:
         """:meth:`validation_level` for levels 1..n_levels."""
         return [self.validation_level(model, level) for level in range(1, n_levels + 1)]
 
+    def collapse_guard(self, model: object) -> str:
+        """Per level, whether the model's certified predictions on the validation split collapse onto few classes
+        (:func:`insta_rs.collapse.collapse_guard`): the levels the project's own choices leave out."""
+        return self.path("certify", model, "validation", "collapse_guard.tsv")
+
     def selector_certification(self, model: object) -> str:
         """Certification of Dual RS's sigma selector on every test example (predict = candidate index)."""
         return self.path("certify", model, "selector.tsv")

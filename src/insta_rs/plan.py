@@ -161,6 +161,11 @@ class Plan:
             readings.add(Reading(1 - sound["dual"]["alpha_share"]))
         return [reading.label for reading in sorted(readings, reverse=True)]
 
+    def collapse_guard_inputs(self, model: str) -> list[str]:
+        """What ``model``'s collapse guard reads: its validation certifications at every level, or nothing when
+        ``analysis.collapse_guard`` is off (the guard then leaves no level out)."""
+        return self.layout.validation_levels(model, self.n_levels) if self.config["analysis"]["collapse_guard"] else []
+
     # ------------------------------------------------------------------------------------------ sound
     def dual_models(self) -> list[str]:
         """Models certified with Dual RS (``dual`` in ``sound.modes``)."""

@@ -83,6 +83,28 @@ def fgss(evaluate: Criterion, n_units: int, n_levels: int,
     return SearchResult(level=candidates.argmax(axis=1) + 1, values=cache.values)
 
 
+def excluding(evaluate: Criterion, levels: Sequence[int]) -> Criterion:
+    """``evaluate`` with ``-inf`` at ``levels`` (never chosen; FGSS walks through them, since ties move on, and stops
+    before them). The collapse guard's form of a search (:mod:`insta_rs.collapse`)."""
+    excluded = np.asarray(list(levels), dtype=int)
+
+    def guarded(units: np.ndarray, at: np.ndarray) -> np.ndarray:
+        out = np.full(len(at), -np.inf)
+        keep = ~np.isin(at, excluded)
+        if keep.any():
+            out[keep] = evaluate(units[keep], at[keep])
+        return out
+
+    return guarded
+
+
+def memoized(evaluate: Criterion, n_units: int, n_levels: int) -> tuple[Criterion, np.ndarray]:
+    """``evaluate`` evaluated at most once per (unit, level) across searches, and its table of values ``[U, T]``
+    (NaN where never evaluated)."""
+    cache = _Cache(evaluate, n_units, n_levels)
+    return cache.get, cache.values
+
+
 def grid(evaluate: Criterion, n_units: int, n_levels: int) -> SearchResult:
     """Grid search: evaluate every level, choose the best (the smallest level on ties)."""
     cache = _Cache(evaluate, n_units, n_levels)

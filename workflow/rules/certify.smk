@@ -66,6 +66,26 @@ use rule certify_levels as certify_validation with:
         **VALIDATION_CERTIFY,
 
 
+rule collapse_guard:
+    """The levels the project's own choices leave out for a model: those whose certified predictions on the
+    validation split collapse onto few classes (insta_rs.collapse; analysis.collapse_guard)."""
+    input:
+        levels=lambda wildcards: PLAN.collapse_guard_inputs(wildcards.model),
+        code=package_code("collapse_guard.py"),
+    output:
+        tsv=LAYOUT.collapse_guard("{model}"),
+    log:
+        LAYOUT.log("certify", "{model}", "collapse_guard.log"),
+    params:
+        guard=config["analysis"]["collapse_guard"],
+        n_levels=config["noise"]["n_levels"],
+        num_classes=config["dataset"]["num_classes"],
+    conda:
+        "../../envs/insta-rs.yaml"
+    script:
+        "../../scripts/collapse_guard.py"
+
+
 rule certify_assigned:
     """Certify every test example at its own sigma from an assignment TSV (a search's result)."""
     input:

@@ -32,6 +32,7 @@ rule search_uniform:
     input:
         model=LAYOUT.checkpoint("{model}"),
         data=LAYOUT.data_flag(),
+        guard=lambda wildcards: [LAYOUT.collapse_guard(wildcards.model)] if wildcards.split == "validation" else [],
         code=package_code("search_uniform.py"),
     output:
         tsv=LAYOUT.uniform("{model}", "{split}"),

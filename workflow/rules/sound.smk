@@ -7,6 +7,7 @@ rule sound_cascade:
     """Cascade certificate (Jeong & Shin 2023) from the fixed-level certifications, alpha/K per level."""
     input:
         levels=lambda wildcards: LAYOUT.levels(wildcards.model, len(LEVELS)),
+        guard=LAYOUT.collapse_guard("{model}"),
         code=package_code("sound_cascade.py"),
     output:
         tsv=sound_report(LAYOUT.sound("{model}", "cascade")),
@@ -24,6 +25,7 @@ rule sound_knn_sigma:
     """Per-example sigma = sigma_b exp(r (kNN distance - m)) from the training set (Sukenik et al. 2022)."""
     input:
         data=LAYOUT.data_flag(),
+        guard=LAYOUT.collapse_guard("{model}"),
         code=package_code("sound_knn_sigma.py"),
     output:
         tsv=LAYOUT.search("{model}", "knn"),
@@ -35,6 +37,7 @@ rule sound_knn_sigma:
     params:
         dataset=tracked("dataset"),
         semi_elastic=config["sound"]["semi_elastic"],
+        noise=config["noise"],
     threads: 1  # measured: these jobs keep less than one core busy
     conda:
         "../../envs/insta-rs.yaml"
@@ -84,6 +87,7 @@ rule sound_audit:
              if "semi_elastic" in config["sound"]["audit"]["modes"]],
         selectors=[LAYOUT.model_file(model, "selector.pt") for model in config["sound"]["audit"]["models"]
                    if "dual" in config["sound"]["audit"]["modes"]],
+        guards=[LAYOUT.collapse_guard(model) for model in config["sound"]["audit"]["models"]],
         code=package_code("sound_audit.py"),
     output:
         tsv=LAYOUT.table("audit", "tsv"),
@@ -117,6 +121,7 @@ rule dual_labels:
     input:
         model=LAYOUT.checkpoint("{model}"),
         data=LAYOUT.data_flag(),
+        guard=LAYOUT.collapse_guard("{model}"),
         code=package_code("dual_labels.py"),
     output:
         labels=LAYOUT.model_file("{model}", "selector_labels.tsv"),

@@ -229,13 +229,15 @@ def insta_rs_predictor(smoother: Smoother, sigma0: float, n_levels: int, search_
     return deployed
 
 
-def semi_elastic_predictor(smoother: Smoother, train_x: torch.Tensor, k: int, r: float, sigma_b: float, m: float,
-                           n: int, alpha: float, seed: int) -> DeployedPredict:
-    """``g_{sigma(x)}(x)`` with the kNN sigma of :mod:`.knn_sigma`, PREDICT at that sigma."""
+def semi_elastic_predictor(smoother: Smoother, train_x: torch.Tensor, meta: dict, n: int, alpha: float,
+                           seed: int) -> DeployedPredict:
+    """``g_{sigma(x)}(x)`` with the kNN sigma of :mod:`.knn_sigma` (its metadata ``meta``: k, r, sigma_b, m and the
+    collapse guard's sigma_max), PREDICT at that sigma."""
     seeds = _seeds(seed)
 
     def deployed(x: torch.Tensor) -> np.ndarray:
-        sigma = knn_sigma(knn_distance(x, train_x, k), sigma_b, r, m)
+        sigma = knn_sigma(knn_distance(x, train_x, meta["k"]), meta["sigma_b"], meta["r"], meta["m"],
+                          meta.get("sigma_max"))
         return smoother.predict(x, sigma, np.arange(len(x)), n, alpha, next(seeds))
 
     return deployed

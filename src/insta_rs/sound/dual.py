@@ -36,7 +36,9 @@ radius estimated with the label from m noise vectors shared by the candidates, b
   favour the largest sigma; on the digits demo ``soft`` gave the better selector (``README``).
 
 p is clamped to ``[1 - p_max, p_max]``. The label is *hard*: the candidate with the largest positive
-``CR_hat`` (the level that serves the example best), ties to the smaller sigma. Examples with no positive
+``CR_hat`` (the level that serves the example best), ties to the smaller sigma, among the candidates the collapse
+guard keeps (:mod:`insta_rs.collapse`: a level where the model answers one class gives that class's examples large
+radii, and a selector taught to send them there sends other inputs there too). Examples with no positive
 ``CR_hat`` (wrong or unsure at every candidate) get :data:`NO_LABEL` and are left out of the selector's training:
 no choice of sigma certifies them, so any label would only pull the selector's decision regions towards an
 arbitrary candidate. Hard labels train with the package's methods unchanged (Gaussian augmentation or SmoothAdv,
@@ -124,7 +126,7 @@ def hard_labels(radii: np.ndarray) -> np.ndarray:
 
 def label_training_split(classifier: Smoother, dataset_cfg: dict, levels: Sequence[int], sigma0: float,
                          n_samples: int, p_max: float, seed: int, criterion: str = "soft",
-                         chunk: int = 1000) -> pd.DataFrame:
+                         excluded: Sequence[int] = (), chunk: int = 1000) -> pd.DataFrame:
     """:func:`labels_frame` of the whole training split (the deterministic transform, no augmentation), from
     :func:`candidate_radii` in chunks of ``chunk`` examples (noise keyed by the training index, so the result does
     not depend on ``chunk``). Logs the per-class histogram of the labelled levels (:mod:`insta_rs.collapse`)."""
@@ -139,7 +141,7 @@ def label_training_split(classifier: Smoother, dataset_cfg: dict, levels: Sequen
                                      n_samples, p_max, seed, criterion))
         index.append(positions)
         labels.append(y)
-    frame = labels_frame(np.concatenate(index), np.concatenate(labels), levels, np.concatenate(radii))
+    frame = labels_frame(np.concatenate(index), np.concatenate(labels), levels, np.concatenate(radii), excluded)
     labelled = frame[frame["selector_level"] > 0]
     logger.info("selector labels: %d of %d training examples labelled; levels by class (rows: class, columns: "
                 "level 1..%d)\n%s", len(labelled), len(frame), max(levels),
@@ -149,10 +151,12 @@ def label_training_split(classifier: Smoother, dataset_cfg: dict, levels: Sequen
     return frame
 
 
-def labels_frame(index: np.ndarray, labels: np.ndarray, levels: Sequence[int], radii: np.ndarray) -> pd.DataFrame:
+def labels_frame(index: np.ndarray, labels: np.ndarray, levels: Sequence[int], radii: np.ndarray,
+                 excluded: Sequence[int] = ()) -> pd.DataFrame:
     """The selector-labels table: ``index label cr_hat_l<level>... selector_label selector_level`` (one row per
-    training example; ``selector_level = -1`` where there is no label)."""
-    chosen = hard_labels(radii)
+    training example; ``selector_level = -1`` where there is no label); candidates at ``excluded`` levels (the
+    collapse guard) are never a label."""
+    chosen = hard_labels(np.where(np.isin(levels, list(excluded))[None, :], -np.inf, radii))
     frame = pd.DataFrame({"index": index, "label": labels})
     for column, level in enumerate(levels):
         frame[f"cr_hat_l{level}"] = radii[:, column]

@@ -9,6 +9,10 @@ test data or certification samples, so one certification per example needs no mu
 
 ``m`` is a reference distance that only rescales ``sigma_b``: the median, over a fixed random subset of
 training points, of each one's mean distance to its k nearest *other* training points (no test data).
+
+Collapse guard (:mod:`insta_rs.collapse`): ``sigma`` is capped at ``sigma_max``, the sigma of the largest level below
+the first level whose certified validation predictions collapse onto few classes. ``min(ln sigma, ln sigma_max)`` is
+still r-Lipschitz, so the certificate is unchanged in form; the deployed classifier applies the same cap.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import torch
 
 from insta_rs.data import load_split
 from insta_rs.io import atomic_write
+from insta_rs.levels import level_sigma
 
 logger = logging.getLogger(__name__)
 
@@ -53,23 +58,33 @@ def reference_distance(train: torch.Tensor, k: int, n_subset: int = 2000, seed: 
     return float(np.median(knn_distance(train[torch.as_tensor(subset)], train, k, exclude_self=True)))
 
 
-def knn_sigma(knn_dist: np.ndarray, sigma_b: float, r: float, m: float) -> np.ndarray:
-    """``sigma(x) = sigma_b * exp(r * (knn(x) - m))``."""
+def knn_sigma(knn_dist: np.ndarray, sigma_b: float, r: float, m: float, sigma_max: float | None = None) -> np.ndarray:
+    """``sigma(x) = sigma_b * exp(r * (knn(x) - m))``, at most ``sigma_max`` (the collapse guard) when given."""
     if sigma_b <= 0 or r < 0:
         raise ValueError(f"sound.semi_elastic: need sigma_b > 0 and r >= 0 (got sigma_b={sigma_b}, r={r})")
-    return sigma_b * np.exp(r * (np.asarray(knn_dist, dtype=float) - m))
+    sigma = sigma_b * np.exp(r * (np.asarray(knn_dist, dtype=float) - m))
+    return sigma if sigma_max is None else np.minimum(sigma, sigma_max)
+
+
+def guarded_sigma_max(excluded_levels: list[int], sigma0: float) -> float | None:
+    """The cap of the collapse guard: the sigma of the largest level below the first excluded level (level 1's when
+    that is excluded); None when no level is excluded."""
+    if not excluded_levels:
+        return None
+    return level_sigma(max(min(excluded_levels) - 1, 1), sigma0)
 
 
 def assign_knn_sigma(test_x: torch.Tensor, test_labels: np.ndarray, test_idx: np.ndarray, train_x: torch.Tensor,
-                     k: int, r: float, sigma_b: float, n_subset: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+                     k: int, r: float, sigma_b: float, n_subset: int = 2000, seed: int = 0,
+                     sigma_max: float | None = None) -> tuple[pd.DataFrame, dict]:
     """Per-example sigma for the test examples, as an assignment table (``idx label level sigma knn_dist``,
-    ``level = -1`` for a continuous sigma) and its metadata (``k r sigma_b m dim n_train``)."""
+    ``level = -1`` for a continuous sigma) and its metadata (``k r sigma_b m dim n_train sigma_max``)."""
     m = reference_distance(train_x, k, n_subset, seed)
     distances = knn_distance(test_x, train_x, k)
     table = pd.DataFrame({"idx": test_idx, "label": test_labels, "level": -1,
-                          "sigma": knn_sigma(distances, sigma_b, r, m), "knn_dist": distances})
+                          "sigma": knn_sigma(distances, sigma_b, r, m, sigma_max), "knn_dist": distances})
     meta = {"k": k, "r": r, "sigma_b": sigma_b, "m": m, "dim": int(np.prod(test_x.shape[1:])),
-            "n_train": len(train_x), "m_subset": n_subset, "seed": seed}
+            "n_train": len(train_x), "m_subset": n_subset, "seed": seed, "sigma_max": sigma_max}
     logger.info("kNN sigma: m = %.4f, sigma in [%.4f, %.4f] over %d test examples", m, table["sigma"].min(),
                 table["sigma"].max(), len(table))
     return table, meta

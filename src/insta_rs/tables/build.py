@@ -23,6 +23,13 @@ from insta_rs.tables.rows import COMPANION_NOTE, RowResult, load_row, table_rows
 
 ACR_DEFINITION = ("ACR = mean_i radius_i * correct_i over the test subset (wrong and abstained examples count 0); "
                   "certified accuracy at r = fraction of test examples predicted correctly with radius >= r.")
+RANKING = ("Rank methods by certified accuracy at the radii (the r= columns): ACR can reward a model that answers one "
+           "class at a large sigma, since a few examples of that class get very large radii (Sun et al., ICML 2025); "
+           "read ACR beside the classes column.")
+GUARD_NOTE = ("collapse guard: the project's own choices of sigma (validation split, cascade, semi-elastic sigma, Dual "
+              "RS labels) leave out the levels whose certified validation predictions collapse onto few classes "
+              "(insta_rs.collapse; analysis.collapse_guard); a row's definition says where that changed its choice. The "
+              "paper's rows are as the paper defines them.")
 
 
 def describe_subset(idx: np.ndarray) -> str:
@@ -81,7 +88,7 @@ def certification_footer(rows: Sequence[RowResult], show_ass: bool, papers: Sequ
     lines = [f"Test subset: {describe_subsets(frames)}.",
              f"Certification (from the TSVs): N0 = {column_values(frames, 'n0')}, N = {column_values(frames, 'n')}, "
              f"{alpha_text}; procedure {', '.join(procedures)}.",
-             ACR_DEFINITION + " Each row's 'definition' names what its numbers guarantee."]
+             ACR_DEFINITION + " Each row's 'definition' names what its numbers guarantee.", RANKING]
     if procedures != [FIXED_N]:
         lines.append("Procedures: cohen = Cohen et al.'s CERTIFY with N samples for every example; sequential:<mode>:"
                      "... = anytime-valid rounds with N the cap (insta_rs.sequential; mode, tolerance or decided "
@@ -112,8 +119,9 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
         papers += [paper] if paper else []
         cert_acc = analysis.certified_accuracy(row.frame, radii)
         classes = collapse.certified_concentration(row.frame, num_classes or int(row.frame["label"].max()) + 1)
+        definition = f"{row.definition}; {row.note}" if row.note else row.definition
         number = {"label": spec["label"], "model": spec["model"], "result": spec["result"],
-                  "definition": row.definition, "level": row.level,
+                  "definition": definition, "level": row.level,
                   "sigma": row.sigma,
                   **{f"ca_{r:g}": v for r, v in zip(radii, cert_acc)}, "acr": analysis.acr(row.frame),
                   "ass": row.ass, "n_examples": len(row.frame), "procedure": procedures_of(row.frame),
@@ -128,7 +136,7 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
                 "ASS": with_paper(row.ass, paper.ass if paper else None, 3),
                 "samples": f"{number['mean_samples']:,.0f}",
                 "classes": f"{classes['effective_classes']:.1f}" + (f" {FLAG}" if classes["concentrated"] else ""),
-                "definition": row.definition}
+                "definition": definition}
         numbers.append(number)
         cells.append(cell)
     show_ass = any(row.ass is not None for row in results)
@@ -145,5 +153,7 @@ def build_table(name: str, table_cfg: Mapping, layout: Layout, n_levels: int, si
                    "onto a class (insta_rs.collapse; tables collapse_training and collapse_levels).",)
     if len(specs) > len(table_cfg["rows"]):
         footer += (COMPANION_NOTE,)
+    if any(row.note for row in results):
+        footer += (GUARD_NOTE,)
     return Table(name=name, title=table_cfg.get("title", name), caption=table_cfg.get("caption", ""),
                  numbers=numbers_frame, cells=cells_frame, footer=footer)

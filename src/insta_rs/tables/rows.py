@@ -18,6 +18,9 @@ docs/what-the-numbers-mean.md):
   validation labels are not test labels), the fair single-sigma baseline of a per-example choice;
 - ``sound:<mode>``: a sound input-adaptive certificate of :mod:`insta_rs.sound` (:data:`~insta_rs.sound.modes.SOUND_MODES`).
 
+The project's own choices (``uniform:validation``, ``validation_best``, ``sound:<mode>``) leave out the levels the
+collapse guard marks (:mod:`insta_rs.collapse`); a row whose choice the guard changed says so in its ``note``.
+
 Companions (``companions: true``, the default): every model with a ``search:*`` row also gets, after its last
 row, the rows of :data:`COMPANIONS` and ``sound:<mode>`` for each mode of ``sound.modes`` when the model is in
 ``sound.models`` (:func:`table_rows`), unless the table has them already.
@@ -30,7 +33,7 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-from insta_rs import analysis
+from insta_rs import analysis, collapse
 from insta_rs.io import read_certification, read_tsv
 from insta_rs.layout import Layout
 from insta_rs.levels import level_sigma
@@ -59,6 +62,7 @@ class RowResult:
     sigma: float | None = None
     per_example: str = ""
     ass: float | None = None
+    note: str = ""
 
     @property
     def sigma_text(self) -> str:
@@ -81,10 +85,24 @@ class Source:
         return {k: read_certification(path)
                 for k, path in enumerate(self.layout.levels(self.model, self.n_levels), start=1)}
 
-    def single_level(self, kind: str, frame: pd.DataFrame, definition: str, level: int) -> RowResult:
+    def single_level(self, kind: str, frame: pd.DataFrame, definition: str, level: int, note: str = "") -> RowResult:
         """A row certified at one level; sigma as certified (the TSV's sigma column) or ``sqrt(k) * sigma0``."""
         sigma = float(frame["sigma"].iloc[0]) if "sigma" in frame else level_sigma(level, self.sigma0)
-        return RowResult(kind, frame, definition, level=level, sigma=sigma)
+        return RowResult(kind, frame, definition, level=level, sigma=sigma, note=note)
+
+    def guarded(self) -> list[int]:
+        """The levels the model's collapse guard leaves out of the project's own choices."""
+        return collapse.guarded_levels(self.layout.collapse_guard(self.model))
+
+
+def guard_note(excluded: list[int], chosen: int | None = None, unguarded: int | None = None) -> str:
+    """What the collapse guard did to a row: the level it chose instead of the unguarded choice (single-level rows;
+    nothing when they agree), or the levels it left out of the row's choices (per-example rows)."""
+    if not excluded or (chosen is not None and chosen == unguarded):
+        return ""
+    left_out = (f"{collapse.describe_excluded(excluded)} left out (their certified validation predictions collapse "
+                "onto few classes)")
+    return f"collapse guard: k={chosen}, not k={unguarded}; {left_out}" if chosen else f"collapse guard: {left_out}"
 
 
 @dataclass(frozen=True)
@@ -116,7 +134,7 @@ def _search(source: Source) -> RowResult:
 def _sound(source: Source) -> RowResult:
     frame = read_certification(source.layout.sound(source.model, source.argument))
     return RowResult("sound", frame, ROW_KINDS["sound"].definition(source.argument),
-                     per_example=source.argument.replace("_", "-"))
+                     per_example=source.argument.replace("_", "-"), note=guard_note(source.guarded()))
 
 
 def _best_uniform(source: Source) -> RowResult:
@@ -135,17 +153,24 @@ def _oracle(corrected: bool) -> Callable[[Source], RowResult]:
 
 
 def _uniform(source: Source) -> RowResult:
-    level = analysis.chosen_level(read_tsv(source.layout.uniform(source.model, source.argument), ["level", "chosen"]))
+    search = read_tsv(source.layout.uniform(source.model, source.argument), ["level", "chosen"])
+    level = analysis.chosen_level(search)
+    note = ""
+    if "chosen_without_guard" in search.columns:  # the validation split's search records the unguarded choice too
+        unguarded = analysis.chosen_level(search, "chosen_without_guard")
+        note = guard_note(search.loc[search["collapsed"] == 1, "level"].tolist(), level, unguarded)
     return source.single_level("uniform", analysis.aligned_levels(source.levels())[level],
-                               ROW_KINDS["uniform"].definition(source.argument), level)
+                               ROW_KINDS["uniform"].definition(source.argument), level, note)
 
 
 def _validation_best(source: Source) -> RowResult:
     validation = {k: read_certification(path)
                   for k, path in enumerate(source.layout.validation_levels(source.model, source.n_levels), start=1)}
-    level = analysis.best_uniform_acr(validation).level
+    excluded = source.guarded()
+    level, unguarded = analysis.best_uniform_acr(validation, excluded).level, analysis.best_uniform_acr(validation).level
     return source.single_level("validation_best", analysis.aligned_levels(source.levels())[level],
-                               ROW_KINDS["validation_best"].definition(None), level)
+                               ROW_KINDS["validation_best"].definition(None), level,
+                               guard_note(excluded, level, unguarded))
 
 
 def _all_levels(source: Source) -> list[str]:
@@ -172,10 +197,11 @@ ROW_KINDS: dict[str, RowKind] = {
                        lambda s: [*_all_levels(s), s.layout.uniform(s.model, s.argument)], _uniform),
     "validation_best": RowKind(None, lambda _: "sound: one sigma, the best certified ACR on the validation split (its "
                                                "labels, not the test's)",
-                               lambda s: [*_all_levels(s), *s.layout.validation_levels(s.model, s.n_levels)],
+                               lambda s: [*_all_levels(s), *s.layout.validation_levels(s.model, s.n_levels),
+                                          s.layout.collapse_guard(s.model)],
                                _validation_best),
     "sound": RowKind(tuple(SOUND_MODES), lambda mode: SOUND_MODES[mode].definition,
-                     lambda s: [s.layout.sound(s.model, s.argument)], _sound),
+                     lambda s: [s.layout.sound(s.model, s.argument), s.layout.collapse_guard(s.model)], _sound),
 }
 
 
