@@ -149,20 +149,25 @@ CERTIFICATIONS = SEARCHES_AND_CERTIFICATIONS - {"search_instance", "search_unifo
 VALIDATION = {"certify_validation", "merge_validation"}  # every level on the validation split
 DUAL_CERTIFICATION = {"certify_selector", "merge_selector", "sound_dual"}  # of the test subset
 DUAL_TRAINING = {"dual_labels", "dual_selector"}  # the selector's labels use p_max = alpha ** (1 / n)
+# The collapse guard (from the validation certifications) and every choice it feeds: Algorithm 3 on the validation
+# split, the cascade, the semi-elastic sigma and its certification, Dual RS's labels, selector and certificate.
+GUARDED = {"collapse_guard", "search_uniform", "sound_cascade", "sound_knn_sigma", "certify_assigned", "merge_assigned",
+           "sound_semi_elastic", "dual_labels", "dual_selector", "certify_selector", "merge_selector", "sound_dual"}
 PROTOCOL_CHANGES = {  # one "what" setting changed at a time: exactly the results that depend on it re-run
-    "certify.n (and the search's p_max)": ({"certify": {"n": 300}},
-                                           SEARCHES_AND_CERTIFICATIONS | VALIDATION | DUAL_CERTIFICATION | DUAL_TRAINING),
-    "certify.n0 (not the searches)": ({"certify": {"n0": 7}}, CERTIFICATIONS | VALIDATION | DUAL_CERTIFICATION),
+    "certify.n (and the search's p_max)": ({"certify": {"n": 300}}, SEARCHES_AND_CERTIFICATIONS | VALIDATION
+                                           | DUAL_CERTIFICATION | DUAL_TRAINING | GUARDED),
+    "certify.n0 (not the test set's searches)": ({"certify": {"n0": 7}},
+                                                 CERTIFICATIONS | VALIDATION | DUAL_CERTIFICATION | GUARDED),
     "search.m": ({"search": {"m": 30}}, {"search_instance", "search_uniform", "certify_assigned", "table", "figure",
                                         "all", "merge_search", "merge_assigned"}),
     "dataset.test_subset": ({"dataset": {"test_subset": {"every": 20, "limit": 20}}},
                             SEARCHES_AND_CERTIFICATIONS | {"sound_knn_sigma"} | DUAL_CERTIFICATION),
     "a table's title": ({"tables": {"table1": {"title": "renamed"}}}, {"table", "all"}),
-    "certify.validation_seed": ({"certify": {"validation_seed": 7}}, VALIDATION | {"table", "all"}),
+    "certify.validation_seed": ({"certify": {"validation_seed": 7}}, VALIDATION | GUARDED | {"table", "all"}),
     "sound.dual.alpha_share": ({"sound": {"dual": {"alpha_share": 0.25}}}, DUAL_CERTIFICATION | {"table", "all"}),
     "a model's training": ({"models": {"cohen-0.50": {"train": {"epochs": 2}}}},
                            {"train_fixed_sigma", "certify_levels", "certify_assigned", "search_instance",
-                            "search_uniform", "table", "figure", "all"} | MERGES | VALIDATION),
+                            "search_uniform", "table", "figure", "all", "collapse_guard"} | MERGES | VALIDATION),
 }
 
 
