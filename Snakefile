@@ -7,6 +7,7 @@
 
 from snakemake.utils import min_version
 
+from insta_rs import gpu_slots
 from insta_rs.config_check import check_config, load_yaml
 
 min_version("9.0")
@@ -22,6 +23,11 @@ if not config:  # --configfile replaces the demo config instead of merging into 
 # Schema (defaults filled in), the package's registries, relations between keys, local data and checkpoints:
 # every config error stops the run here, before any job, naming the key and what to do.
 check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+
+# One machine: up to one GPU job per visible device at once, each on a device of its own (insta_rs.gpu_slots),
+# unless --resources or a profile sets `gpu`; a cluster executor leaves GPUs to its scheduler.
+if workflow.is_main_process and workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.register_resource("gpu", gpu_slots.slot_count(config["device"]))
 
 
 scattergather:
