@@ -8,7 +8,7 @@ from insta_rs import search
 from insta_rs.io import atomic_write
 from insta_rs.job import job_dataset, job_device
 from insta_rs.levels import sigma_levels
-from insta_rs.runlog import setup_step_logging
+from insta_rs.runlog import Progress, setup_step_logging
 from insta_rs.steps import examples, make_smoother
 
 
@@ -21,7 +21,9 @@ def main(snakemake) -> None:
                              job_device(snakemake), params.precision)
     criterion = search.uniform_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
                                          cfg["p_max"], cfg["seed"], cfg["common_noise"])
-    result = search.fgss(criterion, 1, noise["n_levels"], [tuple(s) for s in cfg["starts"]])
+    with smoother.reporting(Progress(logger, len(idx) * noise["n_levels"] * cfg["m"],
+                                     f"forward passes of Algorithm 3 on the {split} split", at_most=True, final=False)):
+        result = search.fgss(criterion, 1, noise["n_levels"], [tuple(s) for s in cfg["starts"]])
     evaluated = np.flatnonzero(~np.isnan(result.values[0])) + 1
     table = pd.DataFrame({
         "level": evaluated,
