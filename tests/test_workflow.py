@@ -69,6 +69,14 @@ def test_full_run_writes_every_table_and_figure(tiny_run):
             assert "\t" in content.decode().splitlines()[0], path
 
 
+def test_every_table_names_the_precision_of_its_rows(tiny_run):
+    tables = sorted((tiny_run / "results" / tiny_config(tiny_run)["run"] / "tables").glob("*.md"))
+    assert len(tables) >= 8
+    for path in tables:
+        if path.name != "falsification.md":  # exact probabilities of an analytic classifier: no network computes
+            assert "Precision: fp32: every forward pass behind these rows ran in float32." in path.read_text(), path
+
+
 def test_dual_selector_is_certified_with_its_own_settings(tiny_run):
     """Dual RS's selector certification reads the settings meant for it: sigma_sel (not a level's sigma), its
     share of alpha and its own noise seed."""
