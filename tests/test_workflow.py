@@ -137,6 +137,7 @@ HOW_CHANGES = {  # one "how" setting changed at a time: the results stay valid, 
     "certify.shards": ({"certify": {"shards": 3}}, ()),
     "--set-scatter": ({}, ("--set-scatter", "shard=2")),
     "device (auto, no GPU here)": ({"device": "auto"}, ()),
+    "cost.calibration_s": ({"cost": {"calibration_s": 5}}, ()),
     "--set-threads": ({}, ("--set-threads", "certify_levels=2", "train_fixed_sigma=2")),
 }
 
