@@ -21,6 +21,7 @@ devices for tests on machines without a GPU: the slots are claimed and logged as
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
@@ -144,8 +145,15 @@ def _shared_directory(path: Path) -> None:
 
 
 def _try_lock(path: Path) -> int | None:
-    """An open descriptor of ``path`` holding an exclusive ``flock``, or None when another process holds it."""
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    """An open descriptor of ``path`` holding an exclusive ``flock``, or None when another process holds it. The
+    file is made writable for every user (the next run may be another user's); a lock needs no write access, so
+    a file another user left read-only is locked read-only."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError:
+        descriptor = os.open(path, os.O_RDONLY)
+    if os.fstat(descriptor).st_uid == os.getuid():
+        os.fchmod(descriptor, 0o666)  # the umask narrowed the mode of a file this process created
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
@@ -153,16 +161,19 @@ def _try_lock(path: Path) -> int | None:
         if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             return None
         raise
-    if os.fstat(descriptor).st_uid == os.getuid():
-        os.fchmod(descriptor, 0o666)  # the next run may be another user's
-    os.ftruncate(descriptor, 0)
-    os.write(descriptor, f"pid {os.getpid()} on {os.uname().nodename}\n".encode())
+    with contextlib.suppress(OSError):  # who holds it, for the waiting jobs' logs
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"pid {os.getpid()} on {os.uname().nodename}\n".encode())
     return descriptor
 
 
 def _holders(paths: list[Path]) -> str:
     """Who holds the lock files, as they wrote it (``pid 123 on host``)."""
-    return "; ".join(f"{path.stem}: {path.read_text().strip() or '?'}" for path in paths if path.exists())
+    holders = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            holders.append(f"{path.stem}: {path.read_text().strip() or '?'}")
+    return "; ".join(holders)
 
 
 def claim(environ: MutableMapping[str, str] = os.environ, poll_s: float = 2.0, say_every_s: float = 60.0,
@@ -171,7 +182,8 @@ def claim(environ: MutableMapping[str, str] = os.environ, poll_s: float = 2.0, s
     ``CUDA_VISIBLE_DEVICES`` to it (not for a simulated one); wait while every one is held, logging "waiting for
     a free GPU" every ``say_every_s`` seconds. None (and nothing changed) when no device is visible. Call it
     before CUDA is initialised; a second call in the same process returns the first claim."""
-    if "torch" in sys.modules and sys.modules["torch"].cuda.is_initialized():
+    cuda = sys.modules["torch"].cuda if "torch" in sys.modules else None
+    if cuda is not None and (cuda.is_initialized() or getattr(cuda, "_cached_device_count", None) is not None):
         raise RuntimeError("a GPU slot must be claimed before CUDA is initialised (insta_rs.gpu_slots.claim)")
     directory = slots_directory(environ)
     if str(directory) in _claimed:
