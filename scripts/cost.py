@@ -6,6 +6,7 @@ import torch
 from insta_rs.calibrate import device_description, measure
 from insta_rs.cost import RunCost
 from insta_rs.cost_report import render
+from insta_rs.device import gpu_visible
 from insta_rs.io import atomic_write_text
 from insta_rs.job import job_device
 from insta_rs.layout import Layout
@@ -19,7 +20,7 @@ def main(snakemake) -> None:
     layout = Layout.of_run(config)
     cost = RunCost(Plan(config, layout))
     notes = []
-    if params.device == "cuda" and not torch.cuda.is_available():
+    if params.device == "cuda" and not gpu_visible():  # torch-free: a GPU job claims its device before CUDA starts
         device = torch.device("cpu")
         notes.append("The config computes on cuda, but this machine shows no GPU: the calibration ran on the CPU, "
                      "so the measured device time is this CPU's. Run `snakemake cost` on the GPU machine for its own.")

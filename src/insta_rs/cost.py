@@ -140,11 +140,14 @@ class RunCost:
                 found[key] = None
 
         for path in paths:
-            if path not in self.makes:
-                raise KeyError(f"snakemake cost does not know which job makes {path}")
-            for key in self.makes[path]:
+            for key in self._made_by(path):
                 visit(key)
         return list(found)
+
+    def _made_by(self, path: str) -> list[str]:
+        if path not in self.makes:
+            raise KeyError(f"snakemake cost does not know which job makes {path}")
+        return self.makes[path]
 
     def targets(self) -> list[tuple[str, list[str]]]:
         """``(target, work keys it needs)`` for every table, figure, sound certificate and the audit of the run."""
@@ -255,7 +258,7 @@ class RunCost:
         examples = min(audit["n_examples"], self.splits.test)
         passes = sum(examples * (2 * candidates * deployed.get(mode, audit["n_predict"]) + surrogate)
                      for mode in audit["modes"])
-        needs = [key for mode in audit["modes"] for key in self.makes[certification_path(self.layout, model, mode)]]
+        needs = [key for mode in audit["modes"] for key in self._made_by(certification_path(self.layout, model, mode))]
         return self._add(f"sound_audit:{model}", Work("sound_audit", model, self._arch(model), passes, int(first),
                                                       needs=(self._model(model), *needs)))
 

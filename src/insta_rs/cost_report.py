@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from insta_rs.calibrate import Throughput
+from insta_rs.calibrate import MAX_PASSES, Throughput
 from insta_rs.cost import SHARDED_RULES, RunCost, Work, assumed_ass
 from insta_rs.sequential import SequentialSettings
 from insta_rs.training.methods import METHODS
@@ -193,9 +193,9 @@ def render(cost: RunCost, throughputs: Mapping[str, Throughput], device: str, bu
              "(`snakemake cost`, insta_rs.cost). Estimates: each job's `benchmark:` file records its real time.", "",
              *[f"> {note}" for note in notes], *([""] if notes else []),
              f"## Calibration on {device}, precision {config['precision']}", "",
-             f"The certification engine (noise, forward pass, counting) with random weights on random inputs, about "
-             f"{budget_s:g} s per architecture (cost.calibration_s); a smaller batch than the config's where a pass "
-             "of the configured one would not fit in a quarter of that.", "",
+             f"The certification engine (noise, forward pass, counting) with random weights on random inputs, at most "
+             f"about {budget_s:g} s (cost.calibration_s) or {MAX_PASSES} passes per architecture; a smaller batch than "
+             "the config's where a pass of the configured one would not fit in a quarter of that time.", "",
              *calibration_table(throughputs, bill.published), "", "## Per rule", "", *rule_table(bill), "",
              "## Per target (each job counted once, at the first target that needs it)", "", *target_table(bill), "",
              "## Assumptions", "", *assumptions(cost, bill)]
