@@ -38,11 +38,13 @@ import torch
 import yaml
 
 from insta_rs.checkpoints import load_model
-from insta_rs.config_check import load_yaml
+from insta_rs.config_check import check_config, load_yaml, merge
 from insta_rs.data import test_tensors
 from insta_rs.device import autocast_dtype, resolve_device, tune_for_throughput
 from insta_rs.gpu_slots import SIMULATE_ENV, SLOTS_DIR_ENV
+from insta_rs.layout import Layout
 from insta_rs.models import build_model
+from insta_rs.plan import Plan
 from insta_rs.procedures import Cohen, Sequential
 from insta_rs.smoothing import Smoother
 from throughput import alternating_rounds, bare_throughput, certify_throughput, precision_agreement
@@ -93,11 +95,14 @@ def run_workflow(workdir: Path, device: str, quick: bool) -> tuple[str, str]:
     if process.returncode != 0 or not done:
         tail = (process.stdout + process.stderr).strip().splitlines()[-3:]
         return f"Snakemake exited {process.returncode} (log {workdir / 'snakemake.log'}): {' / '.join(tail)}", "FAIL"
-    tables = sorted((workdir / "results" / "tiny" / "tables").glob("*.md"))
-    if not quick and len(tables) < 8:
-        return f"{done[-1][0]} jobs passed, but only {len(tables)} tables were written", "FAIL"
+    config = check_config(merge(load_yaml(TINY), {"device": device}), local_files=False)
+    wanted = [] if quick else Plan(config, Layout.of_run(config)).final_targets()  # every table, figure, certificate
+    missing = [target for target in wanted if not (workdir / target).exists()]
+    if missing:
+        return f"{done[-1][0]} jobs passed, but {len(missing)} targets are missing: {', '.join(missing[:3])}", "FAIL"
+    tables = len(list((workdir / "results" / "tiny" / "tables").glob("*.md")))
     return (f"{done[-1][0]} of {done[-1][1]} jobs passed in {time.perf_counter() - start:.0f} s, {cores} cores; "
-            f"{len(tables)} tables written", "PASS")
+            f"{tables} tables written" + ("" if quick else f", every one of the {len(wanted)} targets there"), "PASS")
 
 
 def log_span(text: str) -> tuple[float, float]:
