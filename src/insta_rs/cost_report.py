@@ -83,6 +83,13 @@ class Bill:
         """Forward passes of ``keys`` when sequential certifications spend ``ratio`` of their cap."""
         return sum(self.cost.work[key].passes - (1 - ratio) * self.cost.work[key].scaled for key in keys)
 
+    def forward_passes(self, keys: Sequence[str]) -> str:
+        """Forward passes of ``keys``; for a sequential run with sequential work in them, the cap and the range."""
+        if self.ratios is None or not any(self.cost.work[key].scaled for key in keys):
+            return count(self.passes(keys))
+        low, high = (count(self.passes(keys, ratio)) for ratio in self.ratios[:2])
+        return f"cap {count(self.passes(keys))}; expected {low} to {high}"
+
     def seconds(self, keys: Sequence[str], rates: Mapping[str, float | None], ratio: float = 1.0) -> float | None:
         """Device seconds of the work of ``keys`` whose architecture has a rate (None: none has)."""
         work = [self.cost.work[key] for key in keys if self.cost.work[key].passes]
@@ -116,9 +123,9 @@ def rule_table(bill: Bill) -> list[str]:
     counted = [key for key in needed if bill.cost.work[key].passes]
     for rule in dict.fromkeys(bill.cost.work[key].rule for key in counted):
         mine = [key for key in counted if bill.cost.work[key].rule == rule]
-        lines.append(_row([rule, sum(bill.cost.work[key].jobs for key in mine), count(bill.passes(mine)),
+        lines.append(_row([rule, sum(bill.cost.work[key].jobs for key in mine), bill.forward_passes(mine),
                            bill.time(mine, bill.measured), bill.time(mine, bill.published)]))
-    lines.append(_row(["**total**", sum(bill.cost.work[key].jobs for key in counted), count(bill.passes(counted)),
+    lines.append(_row(["**total**", sum(bill.cost.work[key].jobs for key in counted), bill.forward_passes(counted),
                        bill.time(counted, bill.measured), bill.time(counted, bill.published)]))
     free = sorted({bill.cost.work[key].rule for key in needed if not bill.cost.work[key].passes})
     lines += ["", "Not counted: rules without forward passes (seconds to minutes each on a CPU): "
@@ -137,7 +144,7 @@ def target_table(bill: Bill) -> list[str]:
                                                                 "insta_stage2", "pfat_stage2", "export_stage1")})
         training = [key for key, w in zip(keys, work) if w.training]
         lines.append(_row([name, ", ".join(models) or "-", sum(w.certifications for w in work) or "-",
-                           count(bill.passes(keys)), bill.time(keys, bill.measured),
+                           bill.forward_passes(keys), bill.time(keys, bill.measured),
                            bill.time(training, bill.measured), bill.time(keys, bill.published)]))
     return lines
 
