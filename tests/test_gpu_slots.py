@@ -136,10 +136,15 @@ def test_without_a_gpu_nothing_changes(tmp_path, monkeypatch):
     assert device_kind("auto") == "cpu"
 
 
-def test_locks_are_scoped_to_a_schedulers_allocation_and_to_the_simulation(tmp_path):
+def test_locks_are_scoped_to_a_schedulers_allocation_and_to_the_simulation(tmp_path, monkeypatch):
     base = {gpu_slots.SLOTS_DIR_ENV: str(tmp_path)}
     assert gpu_slots.slots_directory(base) == tmp_path
     assert gpu_slots.slots_directory({**base, "SLURM_JOB_ID": "4711"}) == tmp_path / "slurm-4711"
+    monkeypatch.setattr(gpu_slots, "installed_gpus", lambda *args: 8)  # a node's GPUs, the allocation's hidden
+    allocation = {**base, "SLURM_JOB_ID": "4712"}
+    assert gpu_slots.claim(allocation) is None and "CUDA_VISIBLE_DEVICES" not in allocation  # the scheduler's choice
+    allocation["CUDA_VISIBLE_DEVICES"] = "0,1"  # a local run inside a two-GPU allocation spreads over its two
+    assert gpu_slots.claim(allocation).lock_path == str(tmp_path / "slurm-4712" / "gpu-0.lock")
     assert gpu_slots.slots_directory({**base, gpu_slots.SIMULATE_ENV: "2"}) == tmp_path / "simulated"
     with pytest.raises(ValueError, match="number of simulated GPUs"):
         gpu_slots.simulated_count({gpu_slots.SIMULATE_ENV: "two"})

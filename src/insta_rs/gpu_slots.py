@@ -12,7 +12,8 @@ UUIDs: restricting a run works the usual way), else the GPUs the NVIDIA driver s
 files are named by those entries, so runs that name devices the same way share them. Inside a cluster
 scheduler's allocation (``SLURM_JOB_ID``, ...) device indices count from 0 in every allocation: the locks are then
 scoped to the allocation, so jobs of different allocations never wait for each other, and a local run inside a
-multi-GPU allocation still spreads its jobs over the allocation's devices.
+multi-GPU allocation still spreads its jobs over the allocation's devices; where the scheduler sets no
+``CUDA_VISIBLE_DEVICES`` (it hides other devices by other means), nothing is claimed and its choice stands.
 
 Which device a job runs on is how, not what: it never enters a result. ``INSTA_RS_SIMULATE_GPUS=K`` simulates K
 devices for tests on machines without a GPU: the slots are claimed and logged as for real devices, while
@@ -189,8 +190,9 @@ def claim(environ: MutableMapping[str, str] = os.environ, poll_s: float = 2.0, s
     if str(directory) in _claimed:
         return _claimed[str(directory)][0]
     visible = visible_devices(environ)
-    if not visible:
-        return None
+    in_allocation = any(environ.get(name) for name in SCHEDULER_JOB_ENVS)
+    if not visible or (in_allocation and "CUDA_VISIBLE_DEVICES" not in environ and not simulated_count(environ)):
+        return None  # no GPU; or a scheduler that hides its allocation's GPUs otherwise: its choice stands
     candidates = list(enumerate(visible)) if only is None else [(only, visible[only])]
     _shared_directory(directory)
     paths = [directory / f"gpu-{re.sub(r'[^A-Za-z0-9_.-]', '_', entry)}.lock" for _, entry in candidates]
