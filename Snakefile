@@ -2,12 +2,17 @@
 #
 #   snakemake --cores 2                      the offline demo (config.yaml)
 #   snakemake --configfile config/paper-cifar10.yaml ...   paper scale (see README)
+#   snakemake cost --configfile config/paper-cifar10.yaml  what a config costs, before running it
 #
 # Stages, in DAG order; each file holds the rules of one stage.
 
+import sys
+
 from snakemake.utils import min_version
 
+from insta_rs import gpu_slots
 from insta_rs.config_check import check_config, load_yaml
+from insta_rs.cost import cost_alone_requested
 
 min_version("9.0")
 
@@ -20,8 +25,15 @@ if not config:  # --configfile replaces the demo config instead of merging into 
 
 
 # Schema (defaults filled in), the package's registries, relations between keys, local data and checkpoints:
-# every config error stops the run here, before any job, naming the key and what to do.
-check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+# every config error stops the run here, before any job, naming the key and what to do. `snakemake cost` prices
+# the run before it starts, so it needs no data or checkpoints on disk yet.
+check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
+             local_files=not cost_alone_requested(sys.argv))
+
+# One machine: up to one GPU job per visible device at once, each on a device of its own (insta_rs.gpu_slots),
+# unless --resources or a profile sets `gpu`; a cluster executor leaves GPUs to its scheduler.
+if workflow.is_main_process and workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.register_resource("gpu", gpu_slots.slot_count(config["device"]))
 
 
 scattergather:
@@ -42,6 +54,7 @@ include: "workflow/rules/certify.smk"
 include: "workflow/rules/sound.smk"
 include: "workflow/rules/shards.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/cost.smk"
 
 
 rule all:

@@ -8,7 +8,7 @@ from insta_rs.runlog import setup_step_logging
 from insta_rs.tables.b3 import uniform_sigma_table
 from insta_rs.tables.build import build_table
 from insta_rs.tables.collapse import levels_collapse_table, training_collapse_table
-from insta_rs.tables.render import write_table
+from insta_rs.tables.render import with_precision, write_table
 from insta_rs.tables.speed import training_speed_table
 
 
@@ -30,7 +30,8 @@ def main(snakemake) -> None:
         table = build_table(snakemake.wildcards.table, spec["table"], layout, n_levels=noise["n_levels"],
                             sigma0=noise["sigma0"], default_radii=spec["radii"], sound_cfg=spec["sound"],
                             num_classes=snakemake.params.dataset["num_classes"])
-    write_table(table, snakemake.output.md, snakemake.output.tex, snakemake.output.tsv)
+    write_table(with_precision(table, snakemake.params.precision), snakemake.output.md, snakemake.output.tex,
+                snakemake.output.tsv)
     logger.info("table %s: %d rows", table.name, len(table.numbers))
 
 

@@ -8,7 +8,7 @@ from insta_rs import search
 from insta_rs.io import atomic_write
 from insta_rs.job import job_dataset, job_device, job_shard
 from insta_rs.levels import sigma_levels
-from insta_rs.runlog import setup_step_logging
+from insta_rs.runlog import Progress, setup_step_logging
 from insta_rs.steps import examples, make_smoother, shard_positions
 
 
@@ -23,10 +23,12 @@ def main(snakemake) -> None:
                              job_device(snakemake), params.precision)
     criterion = search.instance_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
                                           cfg["p_max"], cfg["seed"], cfg["common_noise"])
-    if method == "fgss":
-        result = search.fgss(criterion, len(idx), noise["n_levels"], [tuple(s) for s in cfg["starts"]])
-    else:
-        result = search.grid(criterion, len(idx), noise["n_levels"])
+    with smoother.reporting(Progress(logger, len(idx) * noise["n_levels"] * cfg["m"], "forward passes of the search",
+                                     at_most=method == "fgss", final=False)):  # FGSS evaluates fewer levels
+        if method == "fgss":
+            result = search.fgss(criterion, len(idx), noise["n_levels"], [tuple(s) for s in cfg["starts"]])
+        else:
+            result = search.grid(criterion, len(idx), noise["n_levels"])
     rows = np.arange(len(idx))
     table = pd.DataFrame({
         "idx": idx, "label": labels, "level": result.level,

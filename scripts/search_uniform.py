@@ -10,7 +10,7 @@ from insta_rs.collapse import guarded_levels
 from insta_rs.io import atomic_write
 from insta_rs.job import job_dataset, job_device
 from insta_rs.levels import sigma_levels
-from insta_rs.runlog import setup_step_logging
+from insta_rs.runlog import Progress, setup_step_logging
 from insta_rs.steps import examples, make_smoother
 
 
@@ -24,9 +24,12 @@ def main(snakemake) -> None:
     criterion = search.uniform_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
                                          cfg["p_max"], cfg["seed"], cfg["common_noise"])
     evaluate, values = search.memoized(criterion, 1, noise["n_levels"])
-    starts, excluded = [tuple(s) for s in cfg["starts"]], guarded_levels(snakemake.input.guard[0]) if snakemake.input.guard else []
-    chosen = search.fgss(search.excluding(evaluate, excluded), 1, noise["n_levels"], starts).level[0]
-    unguarded = search.fgss(evaluate, 1, noise["n_levels"], starts).level[0] if excluded else chosen
+    starts = [tuple(s) for s in cfg["starts"]]
+    excluded = guarded_levels(snakemake.input.guard[0]) if snakemake.input.guard else []
+    with smoother.reporting(Progress(logger, len(idx) * noise["n_levels"] * cfg["m"],
+                                     f"forward passes of Algorithm 3 on the {split} split", at_most=True, final=False)):
+        chosen = search.fgss(search.excluding(evaluate, excluded), 1, noise["n_levels"], starts).level[0]
+        unguarded = search.fgss(evaluate, 1, noise["n_levels"], starts).level[0] if excluded else chosen
     evaluated = np.flatnonzero(~np.isnan(values[0])) + 1
     table = pd.DataFrame({
         "level": evaluated,

@@ -17,6 +17,7 @@ from insta_rs.sound import audit, dual
 from insta_rs.sound.knn_sigma import training_tensors
 from insta_rs.sound.modes import level_of
 from insta_rs.steps import examples, make_smoother
+from insta_rs.tables.render import precision_note
 
 
 def deployed_classifier(mode, smoother, params, dataset, knn_meta, selector, excluded, seed):
@@ -83,7 +84,7 @@ def main(snakemake) -> None:
     table = pd.DataFrame(summary)
     with atomic_write(snakemake.output.tsv) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.4f")
-    atomic_write_text(snakemake.output.md, audit.markdown_table(summary))
+    atomic_write_text(snakemake.output.md, f"{audit.markdown_table(summary)}\n{precision_note(params.precision)}\n")
     per_example = pd.concat(details, ignore_index=True) if details else pd.DataFrame()
     with atomic_write(snakemake.output.details) as handle:
         per_example.to_csv(handle, sep="\t", index=False, float_format="%.6f")

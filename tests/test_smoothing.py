@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -5,6 +7,7 @@ from scipy.stats import norm
 
 from insta_rs.levels import sigma_levels
 from insta_rs.noise import ESTIMATION, NOISE_BLOCK, draw_block, noise_blocks, noise_key
+from insta_rs.runlog import Progress
 from insta_rs.smoothing import ABSTAIN, Smoother
 
 
@@ -136,3 +139,14 @@ def test_eq4_is_one_implementation_at_test_and_training_time(linear_model, linea
                          for i in idx])
     training = level_soft_scores(linear_model, x, torch.full((6, 1), sigma), noise)[:, 0]
     assert np.array_equal(test_time, training.numpy())
+
+
+def test_reporting_counts_every_noisy_forward_pass_and_only_inside_the_block(linear_model, linear_inputs):
+    smoother = Smoother(linear_model, num_classes=2, batch_size=128)
+    x, idx = linear_inputs[:5], np.arange(5)
+    with smoother.reporting(Progress(logging.getLogger("test"), 5 * 300 + 5 * 40, "forward passes")) as progress:
+        smoother.sample_counts(x, np.full(5, 0.5), idx, 300, 0, ESTIMATION)   # 5 x 300 noisy samples
+        smoother.soft_scores(x, np.full(5, 0.5), idx, 40, 0)                  # 5 x 40 noise vectors
+    assert progress.done == 5 * 300 + 5 * 40
+    smoother.sample_counts(x, np.full(5, 0.5), idx, 300, 0, ESTIMATION)
+    assert progress.done == 5 * 300 + 5 * 40 and smoother.progress is None

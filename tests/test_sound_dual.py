@@ -7,6 +7,8 @@ Tolerance of the statistical tests as in test_sound_validity.py: over T independ
 rate of a procedure at level alpha exceeds ``alpha + 4 sqrt(alpha (1 - alpha) / T)`` with probability < 1e-4.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -356,7 +358,7 @@ def test_dual_predictor_answers_like_the_half_space_and_abstains_with_its_select
     assert certain.sum() >= 5 and np.all(answers[certain] == truth[certain])
 
 
-def test_training_split_labels_do_not_depend_on_the_chunking(caplog):
+def test_training_split_labels_do_not_depend_on_the_chunking_and_log_progress(caplog):
     digits = {"name": "digits", "num_classes": 10, "validation_size": 200}
     torch.manual_seed(0)
     smoother = Smoother(build_model("digits_cnn", 10, {"kind": "none"}), num_classes=10, batch_size=4096)
@@ -366,6 +368,9 @@ def test_training_split_labels_do_not_depend_on_the_chunking(caplog):
     pd.testing.assert_frame_equal(whole, chunked)
     assert whole["index"].tolist() == list(range(len(whole))) and set(whole["label"]) == set(range(10))
     assert "levels by class" in caplog.text
+    passes = len(whole) * 2 * 20  # training examples x candidate levels x m: the log counts every forward pass
+    logged = rf"\b{passes}/{passes} forward passes of the labels \([\d.]+/s, ETA 0s\)"
+    assert re.search(logged, caplog.text), caplog.text
 
 
 def test_dual_from_level_files_writes_the_dual_frame(tmp_path):

@@ -119,6 +119,20 @@ ALL_KINDS_TABLE = {
 }
 
 
+def shipped(table: render.Table) -> render.Table:
+    """A table as the workflow writes it: the run's precision (here fp32) named in the footer."""
+    return render.with_precision(table, "fp32")
+
+
+def test_the_footer_names_the_precision_and_what_reduced_precision_certifies() -> None:
+    table = render.Table("t", "T", "", pd.DataFrame({"a": [1]}), pd.DataFrame({"a": ["1"]}), ("first line.",))
+    assert render.render_markdown(shipped(table)).rstrip().endswith(
+        "first line.  \nPrecision: fp32: every forward pass behind these rows ran in float32.")
+    bf16 = render.with_precision(table, "bf16").footer
+    assert bf16[0] == "first line." and "certify the smoothed classifier of the network computed in bf16" in bf16[1]
+    assert "Precision: bf16" in render.render_latex(render.with_precision(table, "bf16"))
+
+
 def check_golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
@@ -139,12 +153,12 @@ def build_all_kinds(results_dir: Path) -> render.Table:
 @pytest.mark.parametrize("render, suffix", [(render.render_markdown, "md"), (render.render_latex, "tex"),
                                             (render.render_tsv, "tsv")])
 def test_all_row_kinds_match_golden(results_dir: Path, render, suffix: str) -> None:
-    check_golden(f"table_all_kinds.{suffix}", render(build_all_kinds(results_dir)))
+    check_golden(f"table_all_kinds.{suffix}", render(shipped(build_all_kinds(results_dir))))
 
 
 def test_b3_matches_golden(results_dir: Path) -> None:
     table = b3.uniform_sigma_table(["m"], Layout(str(results_dir)), N_LEVELS, SIGMA0, paper_models={"m": "cohen-0.50"})
-    check_golden("table_b3.md", render.render_markdown(table))
+    check_golden("table_b3.md", render.render_markdown(shipped(table)))
 
 
 def test_row_values_by_hand(results_dir: Path) -> None:
@@ -249,7 +263,7 @@ def test_companion_table_matches_golden(tmp_path: Path) -> None:
     paths = [path for row in rows.table_rows(COMPANION_TABLE, SOUND)
              for path in rows.row_inputs(Layout(str(tmp_path)), row["model"], row["result"], N_LEVELS)]
     assert str(tmp_path / "certify" / "m" / "cascade.tsv") in paths
-    check_golden("table_companions.md", render.render_markdown(table))
+    check_golden("table_companions.md", render.render_markdown(shipped(table)))
 
 
 def write_timings(tmp_path: Path) -> dict[str, str]:
@@ -269,7 +283,7 @@ def test_training_speed_table(tmp_path: Path) -> None:
     assert numbers.loc["pfat", "hours"] == pytest.approx(9.0 / 3600)
     assert numbers.loc["PFAT [WZH+21]", "hours"] == 32.92 and numbers.loc["Insta-RS Train", "hours"] == 2.06
     assert "7.2x" in table.footer[-1]
-    check_golden("table_training_speed.md", render.render_markdown(table))
+    check_golden("table_training_speed.md", render.render_markdown(shipped(table)))
     with pytest.raises(ValueError, match="at least one model"):
         speed.training_speed_table({}, train, N_LEVELS)
     Path(tmp_path / "bad.json").write_text('{"method": "insta"}')

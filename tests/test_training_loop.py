@@ -1,5 +1,7 @@
 """The resumable loop: an interrupted and resumed run equals an uninterrupted one bit for bit (CPU)."""
 
+import logging
+
 import pandas as pd
 import pytest
 import torch
@@ -93,3 +95,17 @@ def test_a_damaged_partial_checkpoint_is_set_aside_and_training_restarts(tmp_pat
         assert_same(uninterrupted, run(tmp_path))
     assert (tmp_path / "stage1.pt.partial.damaged").stat().st_size == 1000
     assert "truncated or not a torch checkpoint" in caplog.text
+
+
+def test_a_long_epoch_logs_its_progress_within_the_epoch(tmp_path, monkeypatch, caplog):
+    """Each batch is made to take a minute (the progress clock advances 61 s per reading): every batch of the
+    3 epochs logs a line with rate and ETA, and the level-update epochs say so."""
+    from insta_rs import runlog
+
+    clock = iter(range(0, 10**6, 61))
+    monkeypatch.setattr(runlog.time, "monotonic", lambda: float(next(clock)))
+    with caplog.at_level(logging.INFO, logger="insta_rs.training.loop"):
+        run(tmp_path)
+    lines = [r.getMessage() for r in caplog.records if "training examples of epoch" in r.getMessage()]
+    assert len(lines) == 3 * 3  # 24 examples in batches of 8, each batch a minute
+    assert lines[0].startswith("8/24 training examples of epoch 1 (with the level update) (") and "ETA" in lines[0]

@@ -70,6 +70,14 @@ def test_full_run_writes_every_table_and_figure(tiny_run):
             assert "\t" in content.decode().splitlines()[0], path
 
 
+def test_every_table_names_the_precision_of_its_rows(tiny_run):
+    tables = sorted((tiny_run / "results" / tiny_config(tiny_run)["run"] / "tables").glob("*.md"))
+    assert len(tables) == 7  # table1, table3, b3, training_speed, the two collapse tables, falsification
+    for path in tables:
+        if path.name != "falsification.md":  # exact probabilities of an analytic classifier: no network computes
+            assert "Precision: fp32: every forward pass behind these rows ran in float32." in path.read_text(), path
+
+
 def test_dual_selector_is_certified_with_its_own_settings(tiny_run):
     """Dual RS's selector certification reads the settings meant for it: sigma_sel (not a level's sigma), its
     share of alpha and its own noise seed."""
@@ -130,6 +138,7 @@ HOW_CHANGES = {  # one "how" setting changed at a time: the results stay valid, 
     "certify.shards": ({"certify": {"shards": 3}}, ()),
     "--set-scatter": ({}, ("--set-scatter", "shard=2")),
     "device (auto, no GPU here)": ({"device": "auto"}, ()),
+    "cost.calibration_s": ({"cost": {"calibration_s": 5}}, ()),
     "--set-threads": ({}, ("--set-threads", "certify_levels=2", "train_fixed_sigma=2")),
 }
 

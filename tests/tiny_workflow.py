@@ -21,11 +21,12 @@ COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "results", "resources", ".
                                      ".pytest_cache", "*.egg-info", "*.partial", "report.html")
 NOTHING_TO_DO = "Nothing to be done"
 def snakemake(repo: Path, workdir: Path | None, *args: str, configfiles: tuple[Path, ...] = (TINY_CONFIG,),
-              check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake on ``repo``'s Snakefile in ``workdir`` (None: the repository itself) on 2 cores;
-    fail the test with the tail of its output when ``check`` and it exits non-zero."""
+              check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run Snakemake on ``repo``'s Snakefile in ``workdir`` (None: the repository itself) on 2 cores, in
+    ``env`` (default: this process's environment); fail the test with the tail of its output when ``check`` and
+    it exits non-zero."""
     command = snakemake_command(repo, workdir, configfiles, *args)
-    process = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=900)
+    process = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=900, env=env)
     if check and process.returncode != 0:
         pytest.fail(f"{' '.join(command)} exited {process.returncode}:\n{process.stdout[-3000:]}\n"
                     f"{process.stderr[-8000:]}")

@@ -269,18 +269,22 @@ def _imagenet_problems(dataset_cfg: dict) -> list[str]:
 @dataclass(frozen=True)
 class DatasetKind:
     """A kind of data set (``dataset.name``): its loader ``(cfg, split, validation_size, augment)``, the keys it
-    reads beyond :data:`COMMON_KEYS`, and what it lacks on disk (lines naming the key and the remedy)."""
+    reads beyond :data:`COMMON_KEYS`, what it lacks on disk (lines naming the key and the remedy), and, where fixed,
+    its input shape and split sizes (images of the training split before the validation hold-out, test images),
+    which ``snakemake cost`` reads without the data (insta_rs.cost)."""
 
     load: Callable
     keys: tuple[str, ...]
     problems: Callable[[dict], list[str]]
+    shape: tuple[int, int, int] | None = None
+    sizes: tuple[int, int] | None = None
 
 
 COMMON_KEYS = ("name", "num_classes", "validation_size", "test_subset", "train_subset")
 DATASETS = {
-    "digits": DatasetKind(_digits, (), lambda cfg: []),
-    "cifar10": DatasetKind(_cifar10, ("root", "download"), _cifar10_problems),
-    "imagenet": DatasetKind(_imagenet, ("root",), _imagenet_problems),
+    "digits": DatasetKind(_digits, (), lambda cfg: [], (1, 8, 8), (1797 - DIGITS_TEST_SIZE, DIGITS_TEST_SIZE)),
+    "cifar10": DatasetKind(_cifar10, ("root", "download"), _cifar10_problems, (3, 32, 32), (50_000, 10_000)),
+    "imagenet": DatasetKind(_imagenet, ("root",), _imagenet_problems, (3, 224, 224), (1_281_167, 50_000)),
     "imagefolder": DatasetKind(_generic_image_folder, ("root", "resize", "image_size", "augment", "crop_padding"),
                                _root_problems),
 }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, ContextManager
 
 if TYPE_CHECKING:
@@ -20,11 +19,10 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 def gpu_visible() -> bool:
     """Whether this machine shows an NVIDIA GPU to this process (driver present, CUDA_VISIBLE_DEVICES not
-    empty), without importing torch."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
-        return False
-    gpus = Path("/proc/driver/nvidia/gpus")
-    return gpus.is_dir() and any(gpus.iterdir())
+    empty), without importing torch; simulated GPUs (insta_rs.gpu_slots) do not count."""
+    from insta_rs.gpu_slots import SIMULATE_ENV, visible_devices
+
+    return bool(visible_devices({key: value for key, value in os.environ.items() if key != SIMULATE_ENV}))
 
 
 def device_kind(name: str) -> str:

@@ -4,20 +4,48 @@ from ``snakemake.config`` and ``snakemake.wildcards``."""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import TYPE_CHECKING
 
+from insta_rs import gpu_slots
 from insta_rs.device import resolve_device
 
 if TYPE_CHECKING:
     import torch
 
+logger = logging.getLogger(__name__)
+
 
 def job_device(snakemake) -> torch.device:
-    """The job's device: the tracked kind (``params.device``, cpu or cuda), on the CUDA device the config names
-    (``device: cuda:1``) when it names one."""
-    configured = snakemake.config.get("device", "auto")
-    return resolve_device(configured if snakemake.params.device == "cuda" and configured.startswith("cuda")
-                          else snakemake.params.device)
+    """The job's device: the tracked kind (``params.device``, cpu or cuda). A job given a GPU by the scheduler
+    (``resources.gpu``) first claims a device of its own (:mod:`insta_rs.gpu_slots`; the one the config names with
+    ``device: cuda:1``), so that ``cuda`` is that device. The log names the device."""
+    configured, kind = snakemake.config.get("device", "auto"), snakemake.params.device
+    slot = None
+    if snakemake.resources.get("gpu", 0) >= 1:
+        named = re.fullmatch(r"cuda:(\d+)", configured)
+        position = int(named[1]) if named else None
+        visible = gpu_slots.visible_devices()
+        if position is not None and position >= len(visible) > 0:
+            raise ValueError(f"device: {configured!r}, but this machine shows {len(visible)} GPU(s) "
+                             f"({','.join(visible)}); name one of cuda:0 .. cuda:{len(visible) - 1}")
+        slot = gpu_slots.claim(only=position)
+    if kind == "cpu":
+        device = resolve_device("cpu")
+    elif slot is not None and not slot.simulated:
+        device = resolve_device("cuda")  # the claimed device is the only one the job sees now
+    else:
+        device = resolve_device(configured if configured.startswith("cuda:") else "cuda")
+    if slot is None:
+        logger.info("device: %s", device)
+    elif slot.simulated:
+        logger.info("device: %s, holding %s; the job computes on the %s", device, slot.describe(), device.type)
+    else:
+        import torch
+
+        logger.info("device: %s = %s, holding %s", device, torch.cuda.get_device_name(device), slot.describe())
+    return device
 
 
 def job_dataset(snakemake) -> dict:

@@ -116,6 +116,10 @@ class Layout:
         """A figure (``png``, ``pdf``)."""
         return self.path("figures", f"{name}.{extension}")
 
+    def cost_report(self) -> str:
+        """What the run costs, written by ``snakemake cost`` before the run (insta_rs.cost)."""
+        return self.path("cost.md")
+
     # ------------------------------------------------------------------------------------- logs, benchmarks
     def log(self, *parts: object) -> str:
         """A job's log file, ``logs/<parts>``."""

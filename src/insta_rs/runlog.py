@@ -23,13 +23,17 @@ def setup_step_logging(log_path: str | None, threads: int | None = None) -> logg
 
 
 class Progress:
-    """Counts finished work items and logs rate and ETA at most every ``every_s`` seconds.
+    """Counts finished work items and logs rate and ETA at most every ``every_s`` seconds, and once all are done
+    (unless ``final`` is false: a caller that logs its own summary).
 
-    Items recovered from an interrupted run (:meth:`recovered`) count as done but not in the rate: the rate
-    and ETA are those of the work done now."""
+    ``at_most``: ``total`` is an upper bound (a search that may stop early), and so is the ETA. Items recovered
+    from an interrupted run (:meth:`recovered`) count as done but not in the rate: the rate and ETA are those of
+    the work done now."""
 
-    def __init__(self, logger: logging.Logger, total: int, what: str, every_s: float = 10.0):
+    def __init__(self, logger: logging.Logger, total: int, what: str, every_s: float = 10.0, at_most: bool = False,
+                 final: bool = True):
         self.logger, self.total, self.what, self.every_s = logger, total, what, every_s
+        self.at_most, self.final = at_most, final
         self.done = self.recovered_items = 0
         self.start = self.last = time.monotonic()
 
@@ -41,9 +45,11 @@ class Progress:
     def update(self, n_done: int = 1) -> None:
         self.done += n_done
         now = time.monotonic()
-        if now - self.last >= self.every_s or self.done >= self.total:
+        if now - self.last >= self.every_s or (self.final and self.done >= self.total):
             self.last = now
             rate = (self.done - self.recovered_items) / max(now - self.start, 1e-9)
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
             resumed = f", {self.recovered_items} recovered" if self.recovered_items else ""
-            self.logger.info("%d/%d %s (%.2f/s%s, ETA %.0fs)", self.done, self.total, self.what, rate, resumed, eta)
+            of, bound = (" of at most ", " at most") if self.at_most else ("/", "")
+            self.logger.info("%d%s%d %s (%.2f/s%s, ETA%s %.0fs)", self.done, of, self.total, self.what, rate, resumed,
+                             bound, eta)

@@ -9,6 +9,7 @@ Noise is added in pixel space; normalization is the model's first layer.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -19,6 +20,7 @@ import torch
 from .device import autocast, tune_for_throughput
 from .noise import (ESTIMATION, NOISE_BLOCK, PREDICTION, SEARCH, SELECTION, NoiseKey, block_size, draw_block,
                     noise_blocks, noise_key)
+from .runlog import Progress
 from .sequential import SequentialRule
 from .stats import cohen_radius, pA_lower_bound, predict_pvalue
 
@@ -66,6 +68,16 @@ class Smoother:
         self.batch_size = batch_size
         self.autocast_dtype = autocast_dtype
         self.generator = torch.Generator(device=self.device)
+        self.progress: Progress | None = None  # counts forward passes while set (:meth:`reporting`)
+
+    @contextlib.contextmanager
+    def reporting(self, progress: Progress) -> Iterator[Progress]:
+        """Count every noisy forward pass in ``progress`` (its log gives rate and ETA) while the block runs."""
+        self.progress = progress
+        try:
+            yield progress
+        finally:
+            self.progress = None
 
     @torch.no_grad()
     def _noisy_logits(self, x: torch.Tensor, sigma: np.ndarray, keys: list[NoiseKey],
@@ -107,7 +119,10 @@ class Smoother:
         if batch.dim() == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)  # a no-op for the batch buffers
         with autocast(self.device, self.autocast_dtype):
-            return self.model(batch)
+            logits = self.model(batch)
+        if self.progress is not None:
+            self.progress.update(len(batch))
+        return logits
 
     def sample_counts(self, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n_samples: int,
                       seed: int, stream: int) -> np.ndarray:

@@ -23,6 +23,7 @@ rule table:
         spec=lambda wildcards: PLAN.table_spec(wildcards.table),
         noise=config["noise"],
         dataset=tracked("dataset", "test_subset"),
+        precision=config["precision"],  # named in the footer
     conda:
         "../../envs/insta-rs.yaml"
     script:

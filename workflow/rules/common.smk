@@ -10,6 +10,7 @@ index) are read by the scripts from ``snakemake.config`` and re-run nothing.
 import os
 import re
 
+from insta_rs import gpu_slots
 from insta_rs.code_deps import package_sources
 from insta_rs.config_check import how_keys, load_schema, protocol
 from insta_rs.device import device_kind
@@ -21,10 +22,11 @@ PLAN = Plan(config, LAYOUT)
 LEVELS = PLAN.all_levels
 HOW = how_keys(load_schema(os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")))
 # The device kind (cpu or cuda) is part of what is computed: the two draw different noise. GPU rules ask for
-# one GPU when it is cuda; the default profile caps the global `gpu` resource at 1 so that GPU jobs never
-# share a device, while CPU runs stay parallel.
+# one GPU when it is cuda (or when GPUs are simulated for tests); the Snakefile sets the global `gpu` resource to
+# the machine's visible GPUs and each job claims a device of its own (insta_rs.gpu_slots), while CPU jobs run
+# beside them.
 DEVICE = device_kind(config["device"])
-GPUS = int(DEVICE == "cuda")
+GPUS = int(DEVICE == "cuda" or gpu_slots.simulated_count() > 0)
 COMPUTE = {"device": DEVICE, "precision": config["precision"]}
 
 

@@ -33,6 +33,7 @@ import torch
 from insta_rs import search
 from insta_rs.levels import sigma_levels
 from insta_rs.noise import ESTIMATION, SELECTION
+from insta_rs.runlog import Progress
 from insta_rs.smoothing import Smoother
 
 from .cascade import bounds_from_counts, cascade_from_bounds
@@ -108,7 +109,7 @@ def audit_frame(x_test: torch.Tensor, labels: np.ndarray, certification: pd.Data
                                & (certification["radius"].to_numpy(dtype=float) > 0))
     chosen = np.sort(np.random.default_rng(settings.seed).permutation(certified)[:settings.n_examples])
     flat_test = x_test.flatten(1)
-    rows = []
+    rows, progress = [], Progress(logger, len(chosen), "certified examples audited")
     for count, row in enumerate(chosen, start=1):
         cls = int(certification["predict"].iloc[row])
         radius = float(certification["radius"].iloc[row])
@@ -135,6 +136,7 @@ def audit_frame(x_test: torch.Tensor, labels: np.ndarray, certification: pd.Data
                      "closest": float(offsets[changed].min() / radius) if changed.any() else np.nan})
         logger.info("audit %d/%d: idx %d radius %.3f: %d of %d candidates changed the answer", count, len(chosen),
                     rows[-1]["idx"], radius, rows[-1]["n_changed"], len(points))
+        progress.update()
     return pd.DataFrame(rows, columns=["idx", "predict", "radius", "n_candidates", "n_changed", "n_abstain",
                                        "violated", "confirmed", "closest"])
 

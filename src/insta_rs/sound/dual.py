@@ -67,12 +67,11 @@ from insta_rs.device import autocast_dtype
 from insta_rs.io import CERTIFY_COLUMNS, atomic_write, read_certification, write_certification
 from insta_rs.levels import sigma_levels
 from insta_rs.noise import SEARCH
+from insta_rs.runlog import Progress
 from insta_rs.smoothing import Smoother
 from insta_rs.stats import phi_inv_clamped
 from insta_rs.training.config import StageConfig
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
-
-
 
 logger = logging.getLogger(__name__)
 
@@ -129,18 +128,19 @@ def label_training_split(classifier: Smoother, dataset_cfg: dict, levels: Sequen
                          excluded: Sequence[int] = (), chunk: int = 1000) -> pd.DataFrame:
     """:func:`labels_frame` of the whole training split (the deterministic transform, no augmentation), from
     :func:`candidate_radii` in chunks of ``chunk`` examples (noise keyed by the training index, so the result does
-    not depend on ``chunk``). Logs the per-class histogram of the labelled levels (:mod:`insta_rs.collapse`)."""
+    not depend on ``chunk``). Logs progress (forward passes), the per-class histogram of the labelled levels."""
     dataset = load_split(dataset_cfg, "train", augment=False)
     sigmas = candidate_sigmas(levels, sigma0)
     index, labels, radii = [], [], []
-    for start in range(0, len(dataset), chunk):
-        positions = np.arange(start, min(start + chunk, len(dataset)))
-        items = [dataset[int(i)] for i in positions]
-        y = np.array([item[1] for item in items])
-        radii.append(candidate_radii(classifier, torch.stack([item[0] for item in items]), y, positions, sigmas,
-                                     n_samples, p_max, seed, criterion))
-        index.append(positions)
-        labels.append(y)
+    with classifier.reporting(Progress(logger, len(dataset) * len(sigmas) * n_samples, "forward passes of the labels")):
+        for start in range(0, len(dataset), chunk):
+            positions = np.arange(start, min(start + chunk, len(dataset)))
+            items = [dataset[int(i)] for i in positions]
+            y = np.array([item[1] for item in items])
+            radii.append(candidate_radii(classifier, torch.stack([item[0] for item in items]), y, positions, sigmas,
+                                         n_samples, p_max, seed, criterion))
+            index.append(positions)
+            labels.append(y)
     frame = labels_frame(np.concatenate(index), np.concatenate(labels), levels, np.concatenate(radii), excluded)
     labelled = frame[frame["selector_level"] > 0]
     logger.info("selector labels: %d of %d training examples labelled; levels by class (rows: class, columns: "

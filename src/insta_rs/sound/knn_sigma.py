@@ -27,6 +27,7 @@ import torch
 from insta_rs.data import load_split
 from insta_rs.io import atomic_write
 from insta_rs.levels import level_sigma
+from insta_rs.runlog import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +41,14 @@ def knn_distance(queries: torch.Tensor, train: torch.Tensor, k: int, exclude_sel
     if k < 1 or k + int(exclude_self) > len(train):
         raise ValueError(f"sound.semi_elastic.k = {k} needs 1 <= k < number of training points ({len(train)})")
     train_flat = train.flatten(1).double()
-    out = []
+    out, progress = [], Progress(logger, len(queries), f"queries' kNN distances to {len(train)} training points",
+                                 final=False)  # the audit asks for a few points at a time
     for start in range(0, len(queries), chunk):
         block = queries[start:start + chunk].flatten(1).double().to(train_flat.device)
         distances = torch.cdist(block, train_flat)
         nearest = torch.topk(distances, k + int(exclude_self), dim=1, largest=False).values
         out.append(nearest[:, int(exclude_self):].mean(dim=1).cpu())
-        if start and start // chunk % 20 == 0:
-            logger.info("kNN distances: %d/%d queries", start + len(block), len(queries))
+        progress.update(len(block))
     return torch.cat(out).numpy()
 
 

@@ -3,6 +3,7 @@ and TSV (the numbers)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,6 +21,21 @@ class Table:
     numbers: pd.DataFrame
     cells: pd.DataFrame
     footer: tuple[str, ...]
+
+
+def precision_note(precision: str) -> str:
+    """The footer line naming the precision of a table's rows (the run's ``precision``): with reduced precision
+    the rows certify the smoothed classifier of the network computed at that precision (README, Precision)."""
+    if precision == "fp32":
+        return "Precision: fp32: every forward pass behind these rows ran in float32."
+    return (f"Precision: {precision} autocast: the forward passes behind these rows ran in {precision}, so they "
+            f"certify the smoothed classifier of the network computed in {precision} (the one deployed with the same "
+            "precision), not of its float32 twin.")
+
+
+def with_precision(table: Table, precision: str) -> Table:
+    """``table`` with :func:`precision_note` as the last line of its footer."""
+    return dataclasses.replace(table, footer=(*table.footer, precision_note(precision)))
 
 
 def render_markdown(table: Table) -> str:

@@ -33,6 +33,7 @@ from insta_rs.device import autocast
 from insta_rs.checkpoints import load_checkpoint, save_checkpoint
 from insta_rs.collapse import class_level_counts, format_class_level_counts
 from insta_rs.io import atomic_write, set_aside
+from insta_rs.runlog import Progress
 from insta_rs.training.config import StageConfig
 from insta_rs.training.methods import METHODS
 from insta_rs.training.levels import level_histogram, levels_to_sigma, write_levels_tsv
@@ -251,6 +252,8 @@ def _train_epoch(model: nn.Module, train_set: Dataset, stage: StageConfig, polic
     loss_sum, correct_sum, seen, update_s = 0.0, 0.0, 0, 0.0
     updated = []  # (labels, new levels) per batch of the update pass: each example once, with its final level
     epoch_start = time.perf_counter()
+    progress = Progress(logger, len(train_set), f"training examples of epoch {epoch}" + " (with the level update)"
+                        * update_due, every_s=60, final=False)  # a long epoch shows progress; the epoch line follows
     model.train()
     for x, labels, index in loader:
         x, labels = x.to(device, non_blocking=True), labels.to(device, non_blocking=True)
@@ -272,6 +275,7 @@ def _train_epoch(model: nn.Module, train_set: Dataset, stage: StageConfig, polic
         loss_sum += loss.item() * len(index)
         correct_sum += float(correct)
         seen += len(index)
+        progress.update(len(index))
     if updated:  # collapse diagnostics: do the raised levels belong to a few classes? (insta_rs.collapse)
         labels_seen, levels_seen = (torch.cat(column).numpy() for column in zip(*updated))
         logger.info("epoch %d: levels by class after the update (rows: class, columns: level 1..%d)\n%s", epoch,

@@ -42,13 +42,20 @@ class Option:
         return value if integer else float(value)
 
 
+# A backward pass costs about two forward passes: one forward-and-backward pass counts as three.
+FORWARD_AND_BACKWARD = 3
+
+
 @dataclass(frozen=True)
 class Method:
-    """A parameter-update method: where its ``training_loss`` lives, what it does, and its options."""
+    """A parameter-update method: where its ``training_loss`` lives, what it does, its options, and its cost: the
+    forward-pass equivalents it spends per training example and epoch, given its options (for ``snakemake
+    cost``; a backward pass counts as two forward passes)."""
 
     module: str
     summary: str
     options: dict[str, Option] = field(default_factory=dict)
+    forward_cost: Callable[[dict], float] = lambda options: FORWARD_AND_BACKWARD
 
     def training_loss(self) -> Callable:
         """The method's ``training_loss`` (imports its module, and so torch)."""
@@ -60,9 +67,12 @@ METHODS: dict[str, Method] = {
     "smoothadv": Method("insta_rs.training.smoothadv", "adversarial training of the soft smoothed classifier "
                         "(Salman et al. 2019)",
                         {"eps": Option("adaptive", minimum=0, words=("adaptive",)), "m_train": Option(2, 1),
-                         "steps": Option(10, 1), "warmup": Option(10, 0)}),
+                         "steps": Option(10, 1), "warmup": Option(10, 0)},
+                        # each PGD step and the update: a forward and backward pass over the m_train noisy copies
+                        lambda options: FORWARD_AND_BACKWARD * options["m_train"] * (options["steps"] + 1)),
     "macer": Method("insta_rs.training.macer", "certified-radius maximization (Zhai et al. 2020)",
-                    {"k": Option(16, 1), "lambda": Option(12.0, 0), "gamma": Option(8.0), "beta": Option(16.0)}),
+                    {"k": Option(16, 1), "lambda": Option(12.0, 0), "gamma": Option(8.0), "beta": Option(16.0)},
+                    lambda options: FORWARD_AND_BACKWARD * options["k"]),  # forward and backward over k copies
 }
 
 TWO_STAGE_METHODS = {
