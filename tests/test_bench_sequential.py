@@ -52,8 +52,8 @@ def test_sequential_rows_benchmark_prints_every_row_under_every_procedure(tmp_pa
     table = output[output.index("### cohen-0.50, 8 test digits"):output.index("### Targets")]
     row = r"^\| {row} \| {procedure} \| [\d,]+ \| ([\d.]+) \| [\d.]+ \| ([\d.]+|nan) \|(( [\d.]+ ± [\d.]+ \|){{10}}) [\d.]+ \|$"
     for name in ("fixed sigma \\(level 4\\)", "oracle envelope, alpha/K", "cascade", "Dual RS"):
-        for procedure in ("fixed-N", "sequential radius", "sequential decision"):
+        for procedure in ("fixed-N", "sequential radius", "sequential radius 3%", "sequential decision"):
             match = re.search(row.format(row=name, procedure=procedure), table, re.M)
             assert match and 0 < float(match.group(1)) <= 1, (name, procedure, table)
     assert len([line for line in output[output.index("### Targets"):].splitlines()
-                if line.startswith("| cohen-0.50 |")]) == 4
+                if line.startswith("| cohen-0.50 |")]) == 4 * 3  # every row under the three sequential procedures
