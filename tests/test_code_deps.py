@@ -56,3 +56,15 @@ def test_sources_come_from_the_given_package_directory(tmp_path):
     script.write_text("from insta_rs.sound import modes\nfrom insta_rs.stats import pA_lower_bound\n")
     assert set(package_sources(str(script), str(copy))) == {
         str(copy / name) for name in ("__init__.py", "stats.py", "sound/__init__.py", "sound/modes.py")}
+
+
+def test_imports_for_type_checking_only_are_not_dependencies(tmp_path):
+    script = tmp_path / "step.py"
+    script.write_text("from typing import TYPE_CHECKING\nimport typing\n"
+                      "if TYPE_CHECKING:\n    from insta_rs import smoothing\nelse:\n    from insta_rs import stats\n"
+                      "if typing.TYPE_CHECKING:\n    import insta_rs.models\n")
+    names = {Path(path).name for path in package_sources(str(script), str(PACKAGE))}
+    assert names == {"__init__.py", "stats.py"}
+    other = tmp_path / "other_step.py"
+    other.write_text("if True:\n    from insta_rs import smoothing\n")  # any other condition is followed
+    assert "smoothing.py" in {Path(path).name for path in package_sources(str(other), str(PACKAGE))}

@@ -4,6 +4,7 @@ The workflow declares them as a rule's inputs, so that an edit to any module a s
 through other modules, re-runs the step. Imports are read with :mod:`ast` (nothing is executed), so the
 rule files can call this while parsing. A string constant that names an insta_rs module (``"insta_rs.x.y"``)
 counts as an import: registries name the modules they load on demand (:mod:`insta_rs.training.methods`).
+Imports under ``if TYPE_CHECKING:`` are not: they never run, so they change no step's behaviour.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _imported_modules(path: Path, root: Path) -> Iterator[str]:
     """Dotted names that the source file ``path`` imports; for ``from a import b``, both ``a`` and ``a.b``
     (``b`` may be a module). Relative imports are resolved against the file's package below ``root``."""
     package = _package_of(path, root)
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in _executed_nodes(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -49,6 +50,23 @@ def _imported_modules(path: Path, root: Path) -> Iterator[str]:
             yield from (f"{base}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(f"{PACKAGE}."):
             yield node.value
+
+
+def _executed_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks (their ``else`` is kept)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _package_of(path: Path, root: Path) -> str:
