@@ -34,9 +34,7 @@ rule import_pretrained:
         LAYOUT.log("models", "{model}", "import.log"),
     params:
         # where the file lies (pretrained.path) is not what it is
-        entry=lambda wildcards: {**model_entry(wildcards), "pretrained": {
-            key: value for key, value in model_entry(wildcards)["pretrained"].items() if key != "path"}},
-        num_classes=config["dataset"]["num_classes"],
+        **PROTOCOLS.params("import_pretrained"),
     wildcard_constraints:
         model=one_of(PLAN.models_with("pretrained")),
     conda:
