@@ -5,15 +5,14 @@ only name config keys in error messages and must not trigger a new download).
 """
 
 from insta_rs.fetch import fetch_archive
-from insta_rs.runlog import setup_step_logging
+from insta_rs.integrity import run_step
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     source = snakemake.wildcards.source
     users = [name for name, entry in snakemake.config["models"].items()
              if entry.get("pretrained", {}).get("source") == source and not entry["pretrained"].get("path")]
     fetch_archive(source, snakemake.output.archive, users)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821
