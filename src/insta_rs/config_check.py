@@ -79,7 +79,8 @@ REGISTRIES: dict[str, Callable[[], list[str]]] = {
 # ------------------------------------------------------------------------------------------------ loading
 
 def load_yaml(path: str | Path) -> dict:
-    """A YAML config file as a dict; ConfigError naming the file, line and column of a syntax error."""
+    """A YAML config file as a dict; ConfigError naming the file (and the line and column of a syntax error) when it
+    is not valid YAML, or not a mapping, or empty."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())
@@ -91,8 +92,9 @@ def load_yaml(path: str | Path) -> dict:
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{where}: not valid YAML: {problem} (check the indentation there; YAML needs spaces, "
                           "not tabs)") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping of keys (run:, dataset:, models:, ...)")
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{path}: a config file must be a mapping of keys (run:, dataset:, models:, ...); this one "
+                          f"{'is empty' if not data else f'holds a {type(data).__name__}'}")
     return data
 
 
