@@ -139,26 +139,26 @@ def merge_step(shards: list[str], outputs: list[str], log_path: str, protocols: 
 
 # ---------------------------------------------------------------------------------------------- the run's folder
 
-def check_results(layout: Layout, act: bool) -> list[str]:
+def check_results(layout: Layout, act: bool) -> list[tuple[str, str]]:
     """Verify every result under ``layout.root`` against its seal (a directory result as a whole); with ``act``,
-    set aside the damaged ones and those without a seal, so that the run recomputes them. One line per file:
-    what is wrong and what was (or, without ``act``, would be) done. Protocols are not checked here (a changed
-    config legitimately re-runs results): each job checks those of what it reads."""
-    lines = []
+    set aside the damaged ones and those without a seal. ``(path, line)`` for each: the line says what is wrong and
+    what was (or, without ``act``, would be) done. Protocols are not checked here (a changed config legitimately
+    re-runs results): each job checks those of what it reads."""
+    found = []
     for path in _results(layout, layout.root):
         try:
             seal = read_seal(path)
         except SealError as error:
-            found, label = str(error), "damaged"
+            problem_, label = str(error), "damaged"
         else:
-            found, label = (UNSEALED, "unsealed") if seal is None else (damage(path, seal, _name(layout, path)),
-                                                                          "damaged")
-        if found and act:
-            aside = set_aside(path, found, label, announce=False)
-            lines.append(f"{path}: {found}; moved it to {aside}; this run recomputes it")
-        elif found:
-            lines.append(f"{path}: {found}; a run sets it aside and recomputes it")
-    return lines
+            problem_, label = (UNSEALED, "unsealed") if seal is None else (damage(path, seal, _name(layout, path)),
+                                                                             "damaged")
+        if problem_ and act:
+            aside = set_aside(path, problem_, label, announce=False)
+            found.append((path, f"{path}: {problem_}; moved it to {aside}; this run recomputes it"))
+        elif problem_:
+            found.append((path, f"{path}: {problem_}; a run sets it aside and recomputes it"))
+    return found
 
 
 def _results(layout: Layout, directory: str) -> Iterable[str]:

@@ -20,37 +20,45 @@ RUN_LOCK = Path(".snakemake", "insta-rs-run.lock")
 _held: list[IO] = []  # the open lock file: the kernel releases the lock when the process ends, however it ends
 
 
-def take_run_lock(lock_error: Callable[[], Exception], path: Path = RUN_LOCK) -> None:
-    """Hold an exclusive lock on ``path`` (below the working directory) for the rest of this process, or raise
-    ``lock_error()`` at once when another process holds it: a second run started at the same moment as another
-    stops before it touches anything, with the message a run started later gets from Snakemake's own lock."""
+def take_run_lock(path: Path = RUN_LOCK) -> bool:
+    """Hold an exclusive lock on ``path`` (below the working directory) for the rest of this process; False at once
+    when another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a")  # noqa: SIM115 - held until the process ends
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise lock_error() from None
+        return False
     _held.append(handle)
+    return True
 
 
 def guard_execution(workflow, layout: Layout, report: Callable[[str], None]) -> None:
     """From the Snakefile's main process: when Snakemake executes the DAG, first take the working directory's run
-    lock (a run or ``--touch``; ``--nolock`` skips it), then check the run's results (:func:`check_results`): a run
-    sets aside the damaged and unsealed ones, so that it recomputes them; ``-n`` and ``--touch`` only report them.
-    ``report`` prints each line."""
-    from snakemake.exceptions import LockException
+    lock (a run or ``--touch``; ``--nolock`` skips it; a second run stops there at once with Snakemake's lock
+    message), then check the run's results (:func:`check_results`,
+    each finding printed with ``report``). A run sets aside the damaged and unsealed ones and recomputes them (and
+    what was computed from them): they join ``--forcerun``, when a rule makes them; ``-n`` plans the same and only
+    reports, ``--touch`` only reports."""
+    from snakemake.exceptions import LockException, print_exception
 
     execute = workflow.execute
 
     @functools.wraps(execute)
     def execute_guarded(*args, **kwargs):
         executor = kwargs["executor_plugin"].name
-        if executor != "dryrun" and workflow.execution_settings.lock:
-            take_run_lock(LockException)
-        for line in check_results(layout, act=executor not in ("dryrun", "touch")):
+        if executor != "dryrun" and workflow.execution_settings.lock and not take_run_lock():
+            # another run holds the directory (started at the same moment, or earlier): stop before touching
+            # anything, with the message Snakemake's own lock gives a run started later
+            print_exception(LockException())
+            raise SystemExit(1)
+        found = check_results(layout, act=executor not in ("dryrun", "touch"))
+        for _, line in found:
             report(line)
+        remade = [path for path, _ in found if any(rule.is_producer(path) for rule in workflow.rules)]
+        if remade and executor != "touch":
+            workflow.dag_settings.forcerun = {*workflow.dag_settings.forcerun, *remade}
         return execute(*args, **kwargs)
 
     workflow.execute = execute_guarded
-
