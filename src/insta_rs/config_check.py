@@ -10,7 +10,7 @@ Snakemake (Snakemake itself reports a YAML error in a ``--configfile`` without i
 
 The schema marks with ``x-registry: <name>`` the keys whose allowed values come from a registry of
 :data:`REGISTRIES`, and with ``how: true`` the keys that say how a result is computed (batch sizes, shards,
-locations), never what: :func:`protocol` leaves those out of what the workflow tracks.
+locations), never what: :mod:`insta_rs.protocols` leaves those out of what the workflow tracks.
 """
 
 from __future__ import annotations
@@ -200,11 +200,6 @@ def how_keys(schema: dict) -> set[str]:
             found.add(name)
         found |= {f"{name}.{key}" for key, sub in spec.get("properties", {}).items() if sub.get("how")}
     return found
-
-
-def protocol(config: Mapping, section: str, how: set[str]) -> dict:
-    """Config section ``section`` without its ``how`` keys: what a result depends on."""
-    return {key: value for key, value in config[section].items() if f"{section}.{key}" not in how}
 
 
 # ------------------------------------------------------------------------------------------ relations

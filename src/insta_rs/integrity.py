@@ -46,7 +46,7 @@ def _name(layout: Layout, path: str | os.PathLike) -> str:
 
 
 def _protocol_difference(written: object, expected: object, where: str = "") -> str:
-    """The first setting in which two protocols differ, as ``key: written ... this run's ...``."""
+    """The first setting in which two protocols differ: ``key = <written> where this run's is <expected>``."""
     if isinstance(written, dict) and isinstance(expected, dict):
         for key in sorted(set(written) | set(expected), key=str):
             if written.get(key, "(unset)") != expected.get(key, "(unset)"):
@@ -55,18 +55,25 @@ def _protocol_difference(written: object, expected: object, where: str = "") -> 
     return f"{where or 'the protocol'} = {written!r} where this run's is {expected!r}"
 
 
-def problem(path: str, protocols: Protocols) -> tuple[str | None, str]:
-    """What is wrong with result ``path`` for a job of this run (None when it may be read), and the label of the
-    file it would be set aside as (``damaged`` or ``unsealed``)."""
+def _integrity(path: str, layout: Layout) -> tuple[str | None, str, dict | None]:
+    """Whether result ``path`` is what the workflow wrote: ``(what is wrong or None, the label it would be set aside
+    as, its seal)``."""
     try:
         seal = read_seal(path)
     except SealError as error:
-        return str(error), "damaged"
+        return str(error), "damaged", None
     if seal is None:
-        return UNSEALED, "unsealed"
-    found = damage(path, seal, _name(protocols.layout, path))
+        return UNSEALED, "unsealed", None
+    return damage(path, seal, _name(layout, path)), "damaged", seal
+
+
+def problem(path: str, protocols: Protocols) -> tuple[str | None, str]:
+    """What is wrong with result ``path`` for a job of this run (None when it may be read): not what the workflow
+    wrote, computed under another protocol than the one this run names for it, or computed from another version of
+    a result that is here; and the label it would be set aside as (``damaged`` or ``unsealed``)."""
+    found, label, seal = _integrity(path, protocols.layout)
     if found:
-        return found, "damaged"
+        return found, label
     expected = protocols.of(path)
     if seal["protocol_key"] != protocol_key(expected):
         return ("was computed under another protocol than this run's ("
@@ -76,7 +83,7 @@ def problem(path: str, protocols: Protocols) -> tuple[str | None, str]:
         try:
             now = read_seal(protocols.layout.path(name))
         except SealError:
-            continue
+            continue  # that result's own readers find it damaged
         if now is not None and now["sha256"] != sha256:
             return f"was computed from another {name} than the one here", "damaged"
     return None, ""
@@ -145,23 +152,17 @@ def check_results(layout: Layout, act: bool) -> list[tuple[str, str]]:
     what was (or, without ``act``, would be) done. Protocols are not checked here (a changed config legitimately
     re-runs results): each job checks those of what it reads."""
     found = []
-    for path in _results(layout, layout.root):
-        try:
-            seal = read_seal(path)
-        except SealError as error:
-            problem_, label = str(error), "damaged"
-        else:
-            problem_, label = (UNSEALED, "unsealed") if seal is None else (damage(path, seal, _name(layout, path)),
-                                                                             "damaged")
-        if problem_ and act:
-            aside = set_aside(path, problem_, label, announce=False)
-            found.append((path, f"{path}: {problem_}; moved it to {aside}; this run recomputes it"))
-        elif problem_:
-            found.append((path, f"{path}: {problem_}; a run sets it aside and recomputes it"))
+    for path in results_below(layout, layout.root):
+        wrong, label, _ = _integrity(path, layout)
+        if wrong and act:
+            aside = set_aside(path, wrong, label, announce=False)
+            found.append((path, f"{path}: {wrong}; moved it to {aside}; this run recomputes it"))
+        elif wrong:
+            found.append((path, f"{path}: {wrong}; a run sets it aside and recomputes it"))
     return found
 
 
-def _results(layout: Layout, directory: str) -> Iterable[str]:
+def results_below(layout: Layout, directory: str) -> Iterable[str]:
     """The results below ``directory``: every path :meth:`Layout.parse` recognizes, a directory result whole;
     logs, benchmarks, seals, partial, temporary and set-aside files are not results."""
     if not os.path.isdir(directory):
@@ -176,6 +177,6 @@ def _results(layout: Layout, directory: str) -> Iterable[str]:
             if parsed is not None and parsed.kind in DIRECTORY_KINDS:
                 yield path
             else:
-                yield from _results(layout, path)
+                yield from results_below(layout, path)
         elif parsed is not None:
             yield path

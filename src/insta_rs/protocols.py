@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 
 import yaml
 
-from insta_rs.config_check import SCHEMA, how_keys, protocol
+from insta_rs.config_check import SCHEMA, how_keys
 from insta_rs.device import device_kind
 from insta_rs.layout import Layout, protocol_key
 from insta_rs.plan import Plan
@@ -50,7 +50,8 @@ class Protocols:
     # ------------------------------------------------------------------------------------------ shared parts
     def tracked(self, section: str, *leave_out: str) -> dict:
         """Config section ``section`` without its how-keys (and ``leave_out``)."""
-        return {key: value for key, value in protocol(self.config, section, self.how).items() if key not in leave_out}
+        return {key: value for key, value in self.config[section].items()
+                if f"{section}.{key}" not in self.how and key not in leave_out}
 
     @cached_property
     def compute(self) -> dict:
