@@ -86,7 +86,8 @@ def test_every_damage_is_named_and_recomputed_and_the_tables_are_the_undamaged_r
         assert f"{path}: {named}" in dry_run.stdout + dry_run.stderr, kind
     assert {"certify_levels", "search_instance", "certify_assigned", "certify_validation", "search_uniform",
             "table"} <= set(planned_jobs(dry_run))  # the run to come recomputes each, and what was made from them
-    for args in (("--summary",), ("--unlock",), ("--list-changes", "params")):  # these only look
+    for args in (("--summary",), ("--unlock",), ("--list-changes", "params"), ("--report", str(tmp_path / "r.html"))):
+        # these only look
         snakemake(checkout, None, *args)
     assert all((checkout / path).exists() for path, _, _ in DAMAGES.values())
 

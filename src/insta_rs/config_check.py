@@ -19,13 +19,14 @@ import copy
 import difflib
 import sys
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import yaml
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
 
 from insta_rs.layout import Layout
+
+if TYPE_CHECKING:  # jsonschema is imported where a config is validated, not by every job that imports this module
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -137,6 +138,8 @@ def _with_defaults(validator_class):
                 instance.setdefault(name, copy.deepcopy(subschema["default"]))
         yield from validate_properties(validator, properties, instance, schema)
 
+    from jsonschema import validators
+
     return validators.extend(validator_class, {"properties": set_defaults})
 
 
@@ -182,6 +185,9 @@ def _relevance(error: ValidationError) -> tuple:
 
 def validate_schema(config: dict, schema: dict) -> None:
     """Validate ``config`` against ``schema`` in place, filling in defaults; ConfigError naming the key."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
     validator = _with_defaults(Draft202012Validator)(schema)
     errors = list(validator.iter_errors(config))
     if errors:
@@ -189,17 +195,6 @@ def validate_schema(config: dict, schema: dict) -> None:
         if error.validator in ("oneOf", "anyOf") and error.context:
             error = best_match(error.context, key=_relevance)
         raise ConfigError(_describe(error))
-
-
-def how_keys(schema: dict) -> set[str]:
-    """Dotted paths of the keys marked ``how: true`` (``certify.batch_size``, ``dataset.root``, ``device``):
-    the settings that change how a result is computed, not what."""
-    found = set()
-    for name, spec in schema["properties"].items():
-        if spec.get("how"):
-            found.add(name)
-        found |= {f"{name}.{key}" for key, sub in spec.get("properties", {}).items() if sub.get("how")}
-    return found
 
 
 # ------------------------------------------------------------------------------------------ relations

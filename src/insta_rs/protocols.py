@@ -16,13 +16,24 @@ from typing import Callable, Mapping
 
 import yaml
 
-from insta_rs.config_check import SCHEMA, how_keys
+from insta_rs.config_check import SCHEMA
 from insta_rs.device import device_kind
 from insta_rs.layout import Layout, protocol_key
 from insta_rs.plan import Plan
 from insta_rs.training.methods import TWO_STAGE_METHODS
 
 Wildcards = Mapping[str, str]  # a job's wildcards: Snakemake's (``wildcards["model"]`` works) or a dict
+
+
+def how_keys(schema: dict) -> set[str]:
+    """Dotted paths of the keys marked ``how: true`` (``certify.batch_size``, ``dataset.root``, ``device``):
+    the settings that change how a result is computed, not what."""
+    found = set()
+    for name, spec in schema["properties"].items():
+        if spec.get("how"):
+            found.add(name)
+        found |= {f"{name}.{key}" for key, sub in spec.get("properties", {}).items() if sub.get("how")}
+    return found
 
 
 def canonical(value: object) -> object:
