@@ -76,8 +76,8 @@ def test_parse_inverts_every_path_method():
                                                        "name": "level3", "key": "0123456789ab",
                                                        "scatteritem": "1-of-2"})
     not_results = [layout.log("certify", "m", "levels", "1-of-1.log"), layout.benchmark("models", "m", "train.tsv"),
-                   layout.level("m", 2) + ".seal", layout.level("m", 2) + ".partial", "results/other/data/dataset.ready",
-                   layout.path("models", "m", "notes.txt")]
+                   layout.level("m", 2) + ".seal", layout.level("m", 2) + ".partial",
+                   "results/other/data/dataset.ready", layout.path("models", "m", "notes.txt")]
     assert [layout.parse(path) for path in not_results] == [None] * len(not_results)
 
 

@@ -45,7 +45,8 @@ def random_bytes(path: Path) -> None:
 # damage kind: (result, what is done to it, how the check names it). Each result is read by a table, so a wrong one
 # would change a table; the copied result is checked where a job reads it (its seal is intact).
 DAMAGES = {
-    "edited value in range": (LEVEL, lambda p: edit_lines(p, edit_radius), "line 5 differs from what the workflow wrote"),
+    "edited value in range": (LEVEL, lambda p: edit_lines(p, edit_radius),
+                              "line 5 differs from what the workflow wrote"),
     "removed rows": (RUN / "search/insta/fgss.tsv", lambda p: edit_lines(p, lambda lines: lines[:3] + lines[5:]),
                      "lines 4-5 removed"),
     "duplicated row": (RUN / "certify/cohen-0.50/search_fgss.tsv",

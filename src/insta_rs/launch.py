@@ -37,10 +37,9 @@ def take_run_lock(path: Path = RUN_LOCK) -> bool:
 def guard_execution(workflow, layout: Layout, report: Callable[[str], None]) -> None:
     """From the Snakefile's main process: when Snakemake executes the DAG, first take the working directory's run
     lock (a run or ``--touch``; ``--nolock`` skips it; a second run stops there at once with Snakemake's lock
-    message), then check the run's results (:func:`check_results`,
-    each finding printed with ``report``). A run sets aside the damaged and unsealed ones and recomputes them (and
-    what was computed from them): they join ``--forcerun``, when a rule makes them; ``-n`` plans the same and only
-    reports, ``--touch`` only reports."""
+    message), then check the run's results (:func:`check_results`, each finding printed with ``report``). A run
+    sets aside the damaged and unsealed ones and recomputes them and what was computed from them (they join
+    ``--forcerun`` when a rule makes them); ``-n`` plans the same and only reports; ``--touch`` only reports."""
     from snakemake.exceptions import LockException, print_exception
 
     execute = workflow.execute

@@ -109,8 +109,9 @@ class Protocols:
     def selector_certify(self) -> dict:
         """Dual RS's selector: certified at sigma_sel (its training sigma) with its share of alpha, its own seed."""
         dual = self.config["sound"]["dual"]
+        alpha = dual["alpha_share"] * self.config["certify"]["alpha"]
         return {**self.certify, "certify": {**self.certify["certify"], "seed": dual["seed"], "procedure": "cohen",
-                                            "sequential": {}, "alpha": dual["alpha_share"] * self.config["certify"]["alpha"]},
+                                            "sequential": {}, "alpha": alpha},
                 "sigma": dual.get("selector", {}).get("train", {}).get("sigma")}
 
     def model_training(self, part: str | None = None, leave_out: tuple[str, ...] = ()) -> Callable[[Wildcards], dict]:
@@ -219,14 +220,11 @@ class Protocols:
             return other.get(fields["name"], "table"), {"table": fields["name"]}
         if kind == "figure":
             return "figure", {"figure": fields["name"]}
-        if kind == "search" and fields["method"] == "knn":
-            return "sound_knn_sigma", fields
-        by_kind = {"data_flag": "prepare_data", "validation_level": "merge_validation",
-                   "selector_certification": "merge_selector", "assigned": "merge_assigned",
-                   "search": "merge_search", "uniform": "search_uniform", "knn_meta": "sound_knn_sigma"}
         if kind == "sound":
             return f"sound_{fields['mode']}", fields
-        return by_kind[kind], fields
+        if kind == "search" and fields["method"] == "knn":
+            return "sound_knn_sigma", fields
+        return _PRODUCERS[kind], fields
 
     def _model_file_producer(self, model: str, name: str) -> str:
         """The training (or import) rule that writes file ``name`` of ``model``'s training."""
@@ -247,6 +245,11 @@ class Protocols:
         return f"{method}_stage2" if train.get("stage2") else "export_stage1"
 
 
+# The rule that writes each other kind of result.
+_PRODUCERS = {"data_flag": "prepare_data", "validation_level": "merge_validation",
+              "selector_certification": "merge_selector", "assigned": "merge_assigned", "search": "merge_search",
+              "uniform": "search_uniform", "knn_meta": "sound_knn_sigma"}
 # The sharded job whose results each merge merges.
-_MERGED = {"merge_levels": "certify_levels", "merge_level": "certify_level", "merge_validation": "certify_validation",
-           "merge_assigned": "certify_assigned", "merge_search": "search_instance", "merge_selector": "certify_selector"}
+_MERGED = {"merge_levels": "certify_levels", "merge_level": "certify_level",
+           "merge_validation": "certify_validation", "merge_assigned": "certify_assigned",
+           "merge_search": "search_instance", "merge_selector": "certify_selector"}

@@ -78,7 +78,8 @@ def fingerprint(path: str | os.PathLike) -> dict:
         listing = json.dumps({name: print_["sha256"] for name, print_ in files.items()}, sort_keys=True)
         return {"sha256": hashlib.sha256(listing.encode()).hexdigest(), "files": files}
     size, sha256, data = _read(path)
-    return {"size": size, "sha256": sha256, "lines": _line_digests(data) if data is not None and _is_text(data) else None}
+    lines = _line_digests(data) if data is not None and _is_text(data) else None
+    return {"size": size, "sha256": sha256, "lines": lines}
 
 
 def write_seal(path: str | os.PathLike, name: str, protocol: dict, protocol_key: str, inputs: dict[str, str]) -> None:
@@ -116,8 +117,10 @@ def damage(path: str | os.PathLike, seal: dict, name: str) -> str | None:
             return "is no longer a directory"
         now = set(_directory_files(path))
         missing, extra = sorted(set(seal["files"]) - now), sorted(now - set(seal["files"]))
-        if missing or extra:
-            return f"lacks {', '.join(missing)}" if missing else f"holds files the workflow did not write: {', '.join(extra)}"
+        if missing:
+            return f"lacks {', '.join(missing)}"
+        if extra:
+            return f"holds files the workflow did not write: {', '.join(extra)}"
         for file, recorded in seal["files"].items():
             problem = _file_damage(path / file, recorded)
             if problem:
