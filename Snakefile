@@ -8,18 +8,22 @@
 
 import sys
 
+from snakemake.logging import logger
 from snakemake.utils import min_version
 
 from insta_rs import gpu_slots
 from insta_rs.config_check import check_config, load_yaml
 from insta_rs.cost import cost_alone_requested
+from insta_rs.launch import guard_execution
 
 min_version("9.0")
 
 
-if not config:  # --configfile replaces the demo config instead of merging into it
-    load_yaml("config.yaml")  # names the line of a YAML error, which Snakemake's own loader does not
-
+# config.yaml, unless --configfile names other files (they replace it); --config key=value merges over either.
+# Each file is read once more to name it, and the line of a YAML error, when it is not a mapping of settings.
+for path in workflow.overwrite_configfiles or ["config.yaml"]:
+    load_yaml(path)
+if not workflow.overwrite_configfiles:
 
     configfile: "config.yaml"
 
@@ -55,6 +59,12 @@ include: "workflow/rules/sound.smk"
 include: "workflow/rules/shards.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/cost.smk"
+
+
+# A run takes the working directory's lock first (a second run started at the same moment stops with Snakemake's
+# lock message), then sets aside every damaged or unsealed result of the run, so that it recomputes them.
+if workflow.is_main_process:
+    guard_execution(workflow, LAYOUT, logger.warning)
 
 
 rule all:

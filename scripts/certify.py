@@ -6,16 +6,15 @@ interrupted run resumes where it stopped."""
 import numpy as np
 
 from insta_rs.certify_run import certify_to_tsv
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset, job_device, job_shard
 from insta_rs.levels import level_sigma
 from insta_rs.procedures import procedure_from_config
-from insta_rs.runlog import setup_step_logging
 from insta_rs.sequential import Reading
 from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positions
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params, certify = snakemake.params, snakemake.params.certify
     batch_size, record_time = snakemake.config["certify"]["batch_size"], snakemake.config["certify"]["record_time"]
     x, labels, idx = examples(job_dataset(snakemake), params.get("split", "test"))
@@ -39,4 +38,4 @@ def main(snakemake) -> None:
                        certify["seed"], examples_per_chunk, record_time, procedure)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -3,12 +3,11 @@ validation split, and whether the level is collapsed (insta_rs.collapse), which 
 with analysis.collapse_guard off, a table that leaves no level out."""
 
 from insta_rs.collapse import collapse_guard, collapsed_levels
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write, read_certification
-from insta_rs.runlog import setup_step_logging
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     frames = {level: read_certification(path) for level, path in enumerate(snakemake.input.levels, start=1)}
     guard = collapse_guard(frames, snakemake.params.num_classes, snakemake.params.n_levels)
     with atomic_write(snakemake.output.tsv) as handle:
@@ -22,4 +21,4 @@ def main(snakemake) -> None:
                 guard.to_string(index=False))
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

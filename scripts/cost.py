@@ -7,15 +7,14 @@ from insta_rs.calibrate import device_description, measure
 from insta_rs.cost import RunCost
 from insta_rs.cost_report import render
 from insta_rs.device import gpu_visible
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write_text
 from insta_rs.job import job_device
 from insta_rs.layout import Layout
 from insta_rs.plan import Plan
-from insta_rs.runlog import setup_step_logging
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     config, params = snakemake.config, snakemake.params
     layout = Layout.of_run(config)
     cost = RunCost(Plan(config, layout))
@@ -39,4 +38,4 @@ def main(snakemake) -> None:
     print(text, flush=True)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

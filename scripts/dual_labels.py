@@ -3,14 +3,13 @@ estimated with the label (sound.dual.labels.criterion; insta_rs.sound.dual.hard_
 collapse guard keeps, logged as per-class level histograms."""
 
 from insta_rs.collapse import guarded_levels
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset, job_device
-from insta_rs.runlog import setup_step_logging
 from insta_rs.sound import dual
 from insta_rs.steps import make_smoother
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params = snakemake.params
     classifier = make_smoother(snakemake.input.model, snakemake.config["search"]["batch_size"],
                                job_device(snakemake), params.precision)
@@ -20,4 +19,4 @@ def main(snakemake) -> None:
     dual.write_labels(frame, snakemake.output.labels)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

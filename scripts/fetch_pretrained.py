@@ -1,19 +1,21 @@
-"""Download one published model archive (insta_rs/pretrained.yaml), verifying its sha256 when recorded.
+"""Download one published model archive (insta_rs/pretrained.yaml), checked against the sha256 the catalog or
+the config gives, else against the one its first download recorded (resources/pretrained/SHA256SUMS), else
+recording it (insta_rs.sums).
 
-The names of the models that use the archive are read from the config (untracked on purpose: they
-only name config keys in error messages and must not trigger a new download).
+The models that use the archive are read from the config (untracked on purpose: they name config keys in error
+messages, and their pretrained.sha256 is checked, without triggering a new download).
 """
 
 from insta_rs.fetch import fetch_archive
-from insta_rs.runlog import setup_step_logging
+from insta_rs.integrity import run_step
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     source = snakemake.wildcards.source
-    users = [name for name, entry in snakemake.config["models"].items()
-             if entry.get("pretrained", {}).get("source") == source and not entry["pretrained"].get("path")]
-    fetch_archive(source, snakemake.output.archive, users)
+    users = {name: entry["pretrained"] for name, entry in snakemake.config["models"].items()
+             if entry.get("pretrained", {}).get("source") == source and not entry["pretrained"].get("path")}
+    configured = next((pretrained["sha256"] for pretrained in users.values() if pretrained.get("sha256")), None)
+    fetch_archive(source, snakemake.output.archive, list(users), configured)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -2,9 +2,9 @@
 training-speed comparison or a collapse diagnostic (insta_rs.plan.Plan.table_spec says which)."""
 
 from insta_rs.data import train_labels
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset
 from insta_rs.layout import Layout
-from insta_rs.runlog import setup_step_logging
 from insta_rs.tables.b3 import uniform_sigma_table
 from insta_rs.tables.build import build_table
 from insta_rs.tables.collapse import levels_collapse_table, training_collapse_table
@@ -12,8 +12,7 @@ from insta_rs.tables.render import with_precision, write_table
 from insta_rs.tables.speed import training_speed_table
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     spec, noise, layout = snakemake.params.spec, snakemake.params.noise, Layout.of_run(snakemake.config)
     if "b3" in spec:
         table = uniform_sigma_table(spec["b3"]["models"], layout, n_levels=noise["n_levels"], sigma0=noise["sigma0"],
@@ -35,4 +34,4 @@ def main(snakemake) -> None:
     logger.info("table %s: %d rows", table.name, len(table.numbers))
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -2,16 +2,15 @@
 is true (a no-op for digits), check that every split loads, and write a flag with the split sizes."""
 
 from insta_rs.data import prepare_dataset
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write_text
-from insta_rs.runlog import setup_step_logging
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     dataset = snakemake.config["dataset"]  # with the location (untracked)
     sizes = prepare_dataset(dataset)
     lines = [f"name\t{dataset['name']}"] + [f"{split}\t{size}" for split, size in sizes.items()]
     atomic_write_text(snakemake.output.flag, "\n".join(lines) + "\n")
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

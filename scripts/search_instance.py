@@ -5,15 +5,15 @@ import numpy as np
 import pandas as pd
 
 from insta_rs import search
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write
 from insta_rs.job import job_dataset, job_device, job_shard
 from insta_rs.levels import sigma_levels
-from insta_rs.runlog import Progress, setup_step_logging
+from insta_rs.runlog import Progress
 from insta_rs.steps import examples, make_smoother, shard_positions
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params, method = snakemake.params, snakemake.wildcards.method
     cfg, noise, dataset = params.search, params.noise, job_dataset(snakemake)
     x, labels, idx = examples(dataset, "test")
@@ -44,4 +44,4 @@ def main(snakemake) -> None:
         table.to_csv(handle, sep="\t", index=False, float_format="%.6f", na_rep="nan")
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

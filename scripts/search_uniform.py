@@ -7,15 +7,15 @@ import pandas as pd
 
 from insta_rs import search
 from insta_rs.collapse import guarded_levels
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write
 from insta_rs.job import job_dataset, job_device
 from insta_rs.levels import sigma_levels
-from insta_rs.runlog import Progress, setup_step_logging
+from insta_rs.runlog import Progress
 from insta_rs.steps import examples, make_smoother
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params, split = snakemake.params, snakemake.wildcards.split
     cfg, noise, dataset = params.search, params.noise, job_dataset(snakemake)
     x, _, idx = examples(dataset, split)
@@ -46,4 +46,4 @@ def main(snakemake) -> None:
         table.to_csv(handle, sep="\t", index=False, float_format="%.6f")
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

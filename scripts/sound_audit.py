@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from insta_rs.collapse import guarded_levels
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write, atomic_write_text, read_certification
 from insta_rs.job import job_dataset, job_device
 from insta_rs.levels import level_sigma, sigma_levels
-from insta_rs.runlog import setup_step_logging
 from insta_rs.sound import audit, dual
 from insta_rs.sound.knn_sigma import training_tensors
 from insta_rs.sound.modes import level_of
@@ -45,8 +45,7 @@ def deployed_classifier(mode, smoother, params, dataset, knn_meta, selector, exc
     return audit.fixed_sigma_predictor(smoother, level_sigma(level_of(mode), noise["sigma0"]), n, alpha, seed)
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params = snakemake.params
     cfg, noise = params.audit, params.noise
     settings = audit.AuditSettings(n_examples=cfg["n_examples"], n_neighbors=cfg["n_neighbors"],
@@ -90,4 +89,4 @@ def main(snakemake) -> None:
         per_example.to_csv(handle, sep="\t", index=False, float_format="%.6f")
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -3,12 +3,11 @@ certifications ``certify/<model>/level<k>.tsv``, written as a certification TSV;
 levels whose certified validation predictions collapse onto few classes (insta_rs.collapse)."""
 
 from insta_rs.collapse import guarded_levels
-from insta_rs.runlog import setup_step_logging
+from insta_rs.integrity import run_step
 from insta_rs.sound.cascade import cascade_from_level_files
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     excluded = guarded_levels(snakemake.input.guard)
     levels = [path for level, path in enumerate(snakemake.input.levels, start=1) if level not in excluded]
     frame = cascade_from_level_files(levels, snakemake.output.tsv, snakemake.params.p0)
@@ -17,4 +16,4 @@ def main(snakemake) -> None:
                 float((frame["radius"] * frame["correct"]).mean()))
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

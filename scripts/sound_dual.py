@@ -1,12 +1,11 @@
 """The Dual RS certificate of every test example (insta_rs.sound.dual): the selector's certification and the
 classifier's at the selected level, radius min(R_sel, R_cls), written as a certification TSV."""
 
-from insta_rs.runlog import setup_step_logging
+from insta_rs.integrity import run_step
 from insta_rs.sound import dual
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params = snakemake.params
     frame = dual.dual_from_level_files(snakemake.input.selector, dict(zip(params.levels, snakemake.input.levels)),
                                        params.levels, params.sigma0, params.alpha_classifier, snakemake.output.tsv)
@@ -15,4 +14,4 @@ def main(snakemake) -> None:
                 100 * dual.selector_binding_share(frame))
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

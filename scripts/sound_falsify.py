@@ -2,13 +2,12 @@
 setting (ball classifier, noncentral chi-square probabilities, no sampling); also
 ``python -m insta_rs.sound.falsify``."""
 
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write_text
-from insta_rs.runlog import setup_step_logging
 from insta_rs.sound.falsify import describe, falsify
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     cfg = snakemake.params.falsify
     report = falsify(dim=cfg["dim"], rho=cfg["rho"])  # the paper's 16 levels, sigma0 = 0.25, alpha 0.001, N = 1e5
     text = describe(report, cfg["dim"], cfg["rho"])
@@ -16,4 +15,4 @@ def main(snakemake) -> None:
     logger.info("%s", text)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

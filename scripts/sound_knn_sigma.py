@@ -5,15 +5,14 @@ metadata ``knn.json`` (k, r, sigma_b, reference distance m, input dimension, the
 import json
 
 from insta_rs.collapse import guarded_levels
+from insta_rs.integrity import run_step
 from insta_rs.io import atomic_write_text
 from insta_rs.job import job_dataset
-from insta_rs.runlog import setup_step_logging
 from insta_rs.sound.knn_sigma import assign_knn_sigma, guarded_sigma_max, training_tensors, write_assignment
 from insta_rs.steps import examples
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     cfg, dataset = snakemake.params.semi_elastic, job_dataset(snakemake)
     train_x = training_tensors(dataset, cfg["max_train"], cfg["seed"])
     x, labels, idx = examples(dataset, "test")
@@ -24,4 +23,4 @@ def main(snakemake) -> None:
     atomic_write_text(snakemake.output.meta, json.dumps(meta, indent=2) + "\n")
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -4,14 +4,13 @@
 import json
 from pathlib import Path
 
+from insta_rs.integrity import run_step
 from insta_rs.io import read_certification
 from insta_rs.io import write_certification
-from insta_rs.runlog import setup_step_logging
 from insta_rs.sound.semi_elastic import semi_elastic_frame
 
 
-def main(snakemake) -> None:
-    logger = setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     meta = json.loads(Path(snakemake.input.meta).read_text())
     certification = read_certification(snakemake.input.tsv)
     frame = semi_elastic_frame(certification, meta["dim"], meta["r"])
@@ -21,4 +20,4 @@ def main(snakemake) -> None:
                 float((certification["radius"] * certification["correct"]).mean()))
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -1,12 +1,11 @@
 """A stage-I model as this model's final checkpoint: the "without fine-tuning" rows of Table 5."""
 
-from insta_rs.runlog import setup_step_logging
+from insta_rs.integrity import run_step
 from insta_rs.training.stages import export_stage1
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     export_stage1(snakemake.input.stage1, snakemake.output.model)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -1,12 +1,11 @@
 """Train a fixed-sigma baseline (Cohen: gaussian, SmoothAdv, MACER); resumes an interrupted run."""
 
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset, job_device
-from insta_rs.runlog import setup_step_logging
 from insta_rs.training.stages import train_fixed_sigma
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     model, device = snakemake.params.model, job_device(snakemake)
     train_fixed_sigma(model["train"], f"models.{snakemake.wildcards.model}.train", model["arch"],
                       model["input_layer"], job_dataset(snakemake), snakemake.output.model, snakemake.output.history,
@@ -14,4 +13,4 @@ def main(snakemake) -> None:
                       num_workers=snakemake.threads - 1 if device.type == "cuda" else 0)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

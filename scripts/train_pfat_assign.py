@@ -1,17 +1,16 @@
 """PFAT: assign each training example the level with the largest label-based CR_hat among the levels it
 is predicted correctly at (grid search over all levels), timed."""
 
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset, job_device
-from insta_rs.runlog import setup_step_logging
 from insta_rs.training.stages import assign_pfat_levels
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params = snakemake.params
     assign_pfat_levels(snakemake.input.model, params.model["train"], f"models.{snakemake.wildcards.model}.train.stage1",
                        job_dataset(snakemake), params.noise, snakemake.output.levels, snakemake.output.timing,
                        job_device(snakemake), params.precision)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -2,14 +2,13 @@
 interrupted run."""
 
 from insta_rs.data import load_split
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset, job_device
-from insta_rs.runlog import setup_step_logging
 from insta_rs.sound import dual
 from insta_rs.training.config import parse_stage
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     params, selector = snakemake.params, snakemake.params.selector
     train_set = load_split(job_dataset(snakemake), "train")
     labels = dual.read_labels(snakemake.input.labels, params.levels, len(train_set))
@@ -19,4 +18,4 @@ def main(snakemake) -> None:
                         history_path=snakemake.output.history, identity={"model": snakemake.wildcards.model})
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

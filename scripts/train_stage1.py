@@ -1,13 +1,12 @@
 """Stage I of Insta-RS Train (Algorithm 2, per-example levels updated every L epochs) or of PFAT
 (random levels); resumes an interrupted run."""
 
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset, job_device
-from insta_rs.runlog import setup_step_logging
 from insta_rs.training.stages import train_stage1
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     model, output, device = snakemake.params.model, snakemake.output, job_device(snakemake)
     train_stage1(model["method"], model["train"], f"models.{snakemake.wildcards.model}.train.stage1", model["arch"],
                  model["input_layer"], job_dataset(snakemake), snakemake.params.noise, output.model, output.history,
@@ -15,4 +14,4 @@ def main(snakemake) -> None:
                  num_workers=snakemake.threads - 1 if device.type == "cuda" else 0)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -1,13 +1,12 @@
 """Stage II: fine-tune a stage-I model (Insta-RS or PFAT) with each example's level fixed; resumes an
 interrupted run."""
 
+from insta_rs.integrity import run_step
 from insta_rs.job import job_dataset, job_device
-from insta_rs.runlog import setup_step_logging
 from insta_rs.training.stages import train_stage2
 
 
-def main(snakemake) -> None:
-    setup_step_logging(snakemake.log[0], snakemake.threads)
+def main(snakemake, logger) -> None:
     model, device = snakemake.params.model, job_device(snakemake)
     train_stage2(model["method"], model["train"], f"models.{snakemake.wildcards.model}.train.stage2", model["arch"],
                  model["input_layer"], job_dataset(snakemake), snakemake.params.noise, snakemake.input.stage1,
@@ -15,4 +14,4 @@ def main(snakemake) -> None:
                  snakemake.params.precision, num_workers=snakemake.threads - 1 if device.type == "cuda" else 0)
 
 
-main(snakemake)  # noqa: F821
+run_step(snakemake, main)  # noqa: F821

@@ -1,6 +1,7 @@
 """Tests for insta_rs.checkpoints: our format round trip and strict loading of the published layouts."""
 
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,12 +153,22 @@ def cohen_archive(tmp_path_factory):
     return root, net
 
 
+def downloaded(archive, tmp_path):
+    """``archive`` where the workflow downloads it (``<resources>/pretrained/<source>/archive``)."""
+    dest = tmp_path / "pretrained" / "cohen" / "archive"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(Path(archive).read_bytes())
+    return dest
+
+
 def test_import_configured_model_from_archive(cohen_archive, tmp_path):
     root, net = cohen_archive
     entry = {"arch": "cifar_resnet110", "input_layer": CIFAR_MEANSTD,
              "pretrained": {"source": "cohen", "member": COHEN_MEMBER, "path": None}}
     out = tmp_path / "models" / "cohen-0.50" / "checkpoint.pt"
-    checkpoints.import_configured_model(root / "models.tar.gz", "cohen-0.50", entry, 10, out)
+    archive = downloaded(root / "models.tar.gz", tmp_path)
+    checkpoints.import_configured_model(archive, "cohen-0.50", entry, 10, out)
+    assert (tmp_path / "pretrained" / "SHA256SUMS").read_text().endswith("  cohen/archive\n")  # checked from now on
     assert sorted(p.name for p in out.parent.iterdir()) == ["checkpoint.pt"]  # extraction cleaned up
     record = checkpoints.load_checkpoint(out)
     assert record["meta"]["member"] == COHEN_MEMBER and record["meta"]["model"] == "cohen-0.50"
@@ -172,14 +183,18 @@ def test_import_configured_model_rejects_wrong_settings(cohen_archive, tmp_path)
     entry = {"arch": "cifar_resnet110", "input_layer": {"kind": "mean", "mean": CIFAR_MEANSTD["mean"]},
              "pretrained": {"source": "cohen", "member": COHEN_MEMBER}}
     out = tmp_path / "checkpoint.pt"
+    archive = downloaded(root / "models.tar.gz", tmp_path)
     with pytest.raises(ValueError, match=r"models\.m\.input_layer.*meanstd"):
-        checkpoints.import_configured_model(root / "models.tar.gz", "m", entry, 10, out)
+        checkpoints.import_configured_model(archive, "m", entry, 10, out)
     with pytest.raises(ValueError, match=r"models\.m\.arch"):
-        checkpoints.import_configured_model(root / "models.tar.gz", "m", {**entry, "arch": "cifar_resnet20"}, 10, out)
-    entry = {**entry, "input_layer": CIFAR_MEANSTD, "pretrained": {**entry["pretrained"], "sha256": "0" * 64}}
+        checkpoints.import_configured_model(archive, "m", {**entry, "arch": "cifar_resnet20"}, 10, out)
+    configured = {**entry, "input_layer": CIFAR_MEANSTD, "pretrained": {**entry["pretrained"], "sha256": "0" * 64}}
     with pytest.raises(ValueError, match="sha256 mismatch"):
-        checkpoints.import_configured_model(root / "models.tar.gz", "m", entry, 10, out)
-    assert not out.exists()
+        checkpoints.import_configured_model(archive, "m", configured, 10, out)
+    checkpoints.import_configured_model(archive, "m", {**entry, "input_layer": CIFAR_MEANSTD}, 10, out)  # recorded
+    archive.write_bytes(archive.read_bytes() + b"\0")  # the archive changed after its first use
+    with pytest.raises(ValueError, match="sha256 mismatch.*first download recorded"):
+        checkpoints.import_configured_model(archive, "m", {**entry, "input_layer": CIFAR_MEANSTD}, 10, out)
 
 
 def test_truncated_or_foreign_files_name_the_model_the_file_and_the_remedy(cohen_archive, tmp_path):
@@ -194,12 +209,12 @@ def test_truncated_or_foreign_files_name_the_model_the_file_and_the_remedy(cohen
     entry = {"arch": "cifar_resnet110", "input_layer": CIFAR_MEANSTD,
              "pretrained": {"source": "cohen", "member": COHEN_MEMBER}}
     out = tmp_path / "checkpoint.pt"
-    for path, remedy in ((truncated, f"delete {truncated}"), (foreign, f"delete {foreign}")):
+    for path in (downloaded(truncated, tmp_path / "t"), downloaded(foreign, tmp_path / "f")):
         with pytest.raises(ValueError) as error:
             checkpoints.import_configured_model(path, "cohen-0.50", entry, 10, out)
         message = str(error.value)
         assert message.startswith(f"models.cohen-0.50: {path} is truncated or not a torch checkpoint")
-        assert remedy in message and "PytorchStreamReader" not in message and "weights_only" not in message
+        assert f"delete {path}" in message and "PytorchStreamReader" not in message and "weights_only" not in message
     local = {**entry, "pretrained": {**entry["pretrained"], "path": str(truncated)}}
     with pytest.raises(ValueError, match=r"fix models\.cohen-0\.50\.pretrained\.path"):
         checkpoints.import_configured_model(truncated, "cohen-0.50", local, 10, out)

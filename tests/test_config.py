@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from insta_rs.config_check import (REGISTRIES, ConfigError, check_config, how_keys, load_schema, load_yaml, main,
+from insta_rs.config_check import (REGISTRIES, ConfigError, check_config, load_schema, load_yaml, main,
                                    merge, missing_local_files)
 from insta_rs.data import DATASETS
 from insta_rs.device import PRECISIONS
 from insta_rs.models import ARCHS, INPUT_LAYER_KINDS
+from insta_rs.protocols import how_keys
 from insta_rs.sound import dual
 
 ROOT = Path(__file__).resolve().parents[1]

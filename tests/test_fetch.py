@@ -12,7 +12,7 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from insta_rs import checkpoints, fetch
+from insta_rs import checkpoints, fetch, sums
 from insta_rs.models import build_network
 
 torch.set_num_threads(1)
@@ -71,6 +71,87 @@ def server(archive_dir):
 
 def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class LyingHandler(http.server.BaseHTTPRequestHandler):
+    """``/short``: announces 100,000 bytes and closes after 3,000; ``/long``: announces 3,000 and sends 5,000."""
+
+    def do_GET(self):
+        announced, sent = {"/short": (100_000, 3_000), "/long": (3_000, 5_000)}[self.path]
+        self.send_response(200)
+        self.send_header("Content-Length", str(announced))
+        self.end_headers()
+        self.wfile.write(b"x" * sent)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def lying_server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LyingHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.mark.parametrize("path, sent", [("short", 3_000), ("long", 5_000)], ids=["truncated", "too-long"])
+def test_a_body_shorter_or_longer_than_announced_is_an_error_and_leaves_no_file(lying_server, tmp_path, path, sent):
+    dest = tmp_path / "cohen" / "archive"
+    with pytest.raises(fetch.DownloadError, match=rf"announced {100_000 if path == 'short' else 3_000} bytes and "
+                                                  rf"sent {sent}; nothing was kept"):
+        fetch.download(f"{lying_server}/{path}", dest)
+    assert list((tmp_path / "cohen").iterdir()) == []  # not even a temporary file
+
+
+@pytest.fixture()
+def catalog_on(monkeypatch):
+    """Point the cohen catalog entry at a URL (no Drive id), like a published archive."""
+    def point(url):
+        catalog = fetch.load_catalog()
+        catalog["cohen"] = {**catalog["cohen"], "gdrive_id": None, "url": url}
+        monkeypatch.setattr(fetch, "load_catalog", lambda: catalog)
+    return point
+
+
+def test_first_download_records_the_sum_and_later_ones_are_checked(server, archive_dir, tmp_path, catalog_on):
+    """Trust on first use: the first download records its sha256 in SHA256SUMS beside the archive folders; a later
+    download of changed bytes is refused and leaves no file; an import checks the archive the same way."""
+    served = archive_dir / "changing.tar"
+    served.write_bytes((archive_dir / "smoothadv.tar").read_bytes())
+    catalog_on(f"{server}/changing.tar")
+    archive = tmp_path / "pretrained" / "cohen" / "archive"
+    fetch.fetch_archive("cohen", archive, ["cohen-0.50"])
+    recorded = tmp_path / "pretrained" / "SHA256SUMS"
+    assert recorded.read_text() == f"{sha256(served)}  cohen/archive\n"
+    assert sums.check_archive(archive) == sha256(served)  # an import of the same bytes passes
+
+    archive.unlink()
+    served.write_bytes((archive_dir / "macer.zip").read_bytes())  # the source changed
+    with pytest.raises(ValueError, match=rf"sha256 mismatch for {archive}: {sha256(served)}, but its first download "
+                                         rf"recorded {recorded.read_text().split()[0]} in {recorded}.*delete its line"):
+        fetch.fetch_archive("cohen", archive, ["cohen-0.50"])
+    assert not archive.exists() and len(recorded.read_text().splitlines()) == 1
+
+    served.write_bytes((archive_dir / "smoothadv.tar").read_bytes())
+    fetch.fetch_archive("cohen", archive, ["cohen-0.50"])
+    archive.write_bytes(archive.read_bytes()[:-1] + b"!")  # damaged on disk after the download
+    with pytest.raises(ValueError, match="sha256 mismatch.*first download recorded"):
+        sums.check_archive(archive)
+
+
+def test_a_configured_sum_is_checked_instead_of_recording_one(server, archive_dir, tmp_path, catalog_on):
+    catalog_on(f"{server}/smoothadv.tar")
+    archive = tmp_path / "pretrained" / "cohen" / "archive"
+    with pytest.raises(ValueError, match=f"sha256 mismatch for {archive}: expected 0{{64}}"):
+        fetch.fetch_archive("cohen", archive, ["cohen-0.50"], expected="0" * 64)
+    assert not archive.exists() and not (tmp_path / "pretrained" / "SHA256SUMS").exists()
+    fetch.fetch_archive("cohen", archive, ["cohen-0.50"], expected=sha256(archive_dir / "smoothadv.tar"))
+    assert not (tmp_path / "pretrained" / "SHA256SUMS").exists()  # a known sum needs no record
 
 
 def test_download_from_loopback_server_with_checksum(server, archive_dir, tmp_path):

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from insta_rs import fetch
+from insta_rs import fetch, sums
 from insta_rs.io import atomic_torch_save
 from insta_rs.models import build_model
 
@@ -164,7 +164,7 @@ def import_pretrained(foreign_path: str | os.PathLike, layout: str, arch: str, n
     ``meta`` (e.g. source archive and member) is stored with the provenance of the file.
     """
     model = load_foreign_model(foreign_path, layout, arch, num_classes, input_layer)
-    provenance = {"imported_from": str(foreign_path), "layout": layout, "sha256": fetch.sha256_of(foreign_path),
+    provenance = {"imported_from": str(foreign_path), "layout": layout, "sha256": sums.sha256_of(foreign_path),
                   **(meta or {})}
     save_checkpoint(out_path, model, arch, num_classes, input_layer, meta=provenance)
     logger.info("imported %s (layout %s, arch %s) -> %s", foreign_path, layout, arch, out_path)
@@ -197,8 +197,11 @@ def import_configured_model(foreign: str | os.PathLike, model_name: str, entry: 
     if not _same_input_layer(entry["input_layer"], published["input_layer"]):
         raise ValueError(f"{key}.input_layer = {entry['input_layer']} but {source} member {member} was trained with "
                          f"{published['input_layer']} (insta_rs/pretrained.yaml); set {key}.input_layer to that")
-    if pretrained.get("sha256"):
-        fetch.verify_sha256(foreign, pretrained["sha256"])
+    if pretrained.get("path"):
+        if pretrained.get("sha256"):
+            sums.verify_sha256(foreign, pretrained["sha256"])
+    else:  # the downloaded archive: checked at every import as at every download
+        sums.check_archive(foreign, fetch.archive_info(source).get("sha256") or pretrained.get("sha256"))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     remedy = (f"fix {key}.pretrained.path" if pretrained.get("path") else

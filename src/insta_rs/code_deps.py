@@ -5,6 +5,7 @@ through other modules, re-runs the step. Imports are read with :mod:`ast` (nothi
 rule files can call this while parsing. A string constant that names an insta_rs module (``"insta_rs.x.y"``)
 counts as an import: registries name the modules they load on demand (:mod:`insta_rs.training.methods`).
 Imports under ``if TYPE_CHECKING:`` are not: they never run, so they change no step's behaviour.
+:data:`NOT_CODE` modules check results and compute none: they, and what only they import, are no step's code.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 PACKAGE = "insta_rs"
+NOT_CODE = ("insta_rs.integrity",)  # every step runs through it (insta_rs.integrity.run_step); it computes nothing
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,14 +42,16 @@ def _imported_modules(path: Path, root: Path) -> Iterator[str]:
     package = _package_of(path, root)
     for node in _executed_nodes(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
+            yield from (alias.name for alias in node.names if alias.name not in NOT_CODE)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # "." is the file's package, ".." its parent, ...
                 parents = package.split(".")
                 base = ".".join(parents[:len(parents) - node.level + 1] + ([node.module] if node.module else []))
+            if base in NOT_CODE:
+                continue
             yield base
-            yield from (f"{base}.{alias.name}" for alias in node.names)
+            yield from (f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" not in NOT_CODE)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(f"{PACKAGE}."):
             yield node.value
 

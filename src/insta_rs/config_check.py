@@ -10,7 +10,7 @@ Snakemake (Snakemake itself reports a YAML error in a ``--configfile`` without i
 
 The schema marks with ``x-registry: <name>`` the keys whose allowed values come from a registry of
 :data:`REGISTRIES`, and with ``how: true`` the keys that say how a result is computed (batch sizes, shards,
-locations), never what: :func:`protocol` leaves those out of what the workflow tracks.
+locations), never what: :mod:`insta_rs.protocols` leaves those out of what the workflow tracks.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import copy
 import difflib
 import sys
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import yaml
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
 
 from insta_rs.layout import Layout
+
+if TYPE_CHECKING:  # jsonschema is imported where a config is validated, not by every job that imports this module
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -79,7 +80,8 @@ REGISTRIES: dict[str, Callable[[], list[str]]] = {
 # ------------------------------------------------------------------------------------------------ loading
 
 def load_yaml(path: str | Path) -> dict:
-    """A YAML config file as a dict; ConfigError naming the file, line and column of a syntax error."""
+    """A YAML config file as a dict; ConfigError naming the file (and the line and column of a syntax error) when it
+    is not valid YAML, or not a mapping, or empty."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())
@@ -91,8 +93,9 @@ def load_yaml(path: str | Path) -> dict:
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{where}: not valid YAML: {problem} (check the indentation there; YAML needs spaces, "
                           "not tabs)") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping of keys (run:, dataset:, models:, ...)")
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{path}: a config file must be a mapping of keys (run:, dataset:, models:, ...); this one "
+                          f"{'is empty' if not data else f'holds a {type(data).__name__}'}")
     return data
 
 
@@ -134,6 +137,8 @@ def _with_defaults(validator_class):
             if "default" in subschema and isinstance(instance, dict):
                 instance.setdefault(name, copy.deepcopy(subschema["default"]))
         yield from validate_properties(validator, properties, instance, schema)
+
+    from jsonschema import validators
 
     return validators.extend(validator_class, {"properties": set_defaults})
 
@@ -180,6 +185,9 @@ def _relevance(error: ValidationError) -> tuple:
 
 def validate_schema(config: dict, schema: dict) -> None:
     """Validate ``config`` against ``schema`` in place, filling in defaults; ConfigError naming the key."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
     validator = _with_defaults(Draft202012Validator)(schema)
     errors = list(validator.iter_errors(config))
     if errors:
@@ -187,22 +195,6 @@ def validate_schema(config: dict, schema: dict) -> None:
         if error.validator in ("oneOf", "anyOf") and error.context:
             error = best_match(error.context, key=_relevance)
         raise ConfigError(_describe(error))
-
-
-def how_keys(schema: dict) -> set[str]:
-    """Dotted paths of the keys marked ``how: true`` (``certify.batch_size``, ``dataset.root``, ``device``):
-    the settings that change how a result is computed, not what."""
-    found = set()
-    for name, spec in schema["properties"].items():
-        if spec.get("how"):
-            found.add(name)
-        found |= {f"{name}.{key}" for key, sub in spec.get("properties", {}).items() if sub.get("how")}
-    return found
-
-
-def protocol(config: Mapping, section: str, how: set[str]) -> dict:
-    """Config section ``section`` without its ``how`` keys: what a result depends on."""
-    return {key: value for key, value in config[section].items() if f"{section}.{key}" not in how}
 
 
 # ------------------------------------------------------------------------------------------ relations

@@ -1,14 +1,16 @@
-"""Download published model archives (URL, Google Drive via gdown, or local file), verify sha256,
-and extract only the checkpoint files a configured model needs.
+"""Download published model archives (URL, Google Drive via gdown, or local file), check them, and extract only
+the checkpoint files a configured model needs.
 
-The catalog of archives is package data (``pretrained.yaml``): Drive ids / URLs, file names,
-sha256 (null until the user records it), and per-member layout, architecture and input layer.
+The catalog of archives is package data (``pretrained.yaml``): Drive ids / URLs, file names, sha256 (null: the
+published sums are unknown), and per-member layout, architecture and input layer. A download shorter or longer
+than the size the server announced is an error and leaves no file. An archive is checked against the sha256 the
+catalog or the config gives, else against the one its first download recorded in :data:`RECORDED_SUMS` beside
+the archives (trust on first use), at every later download and every import.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import logging
 import os
 import posixpath
@@ -25,6 +27,7 @@ from typing import IO, Iterator
 import yaml
 
 from insta_rs.io import atomic_write
+from insta_rs.sums import check_archive, verify_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -59,27 +62,8 @@ def member_info(source: str, member: str) -> dict:
                      f"{source!r} in insta_rs/pretrained.yaml")
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_sha256(path: str | os.PathLike, expected: str | None) -> str:
-    """sha256 of ``path``; ValueError naming the file, expected and got when ``expected`` differs."""
-    got = sha256_of(path)
-    if expected is not None and got != expected.lower():
-        raise ValueError(f"sha256 mismatch for {path}: expected {expected}, got {got}")
-    if expected is None:
-        logger.info("sha256 of %s = %s (record it as the archive's sha256 to verify later downloads)", path, got)
-    return got
-
-
-def _stream(response: IO[bytes], out: IO[bytes], total: int | None, url: str) -> None:
-    """Copy ``response`` to ``out`` logging bytes, rate and ETA at most every 10 s."""
+def _stream(response: IO[bytes], out: IO[bytes], total: int | None, url: str) -> int:
+    """Copy ``response`` to ``out`` logging bytes, rate and ETA at most every 10 s; the bytes copied."""
     done, start, last = 0, time.monotonic(), time.monotonic()
     while chunk := response.read(CHUNK_BYTES):
         out.write(chunk)
@@ -91,13 +75,25 @@ def _stream(response: IO[bytes], out: IO[bytes], total: int | None, url: str) ->
             eta = f", ETA {(total - done) / rate:.0f}s" if total else ""
             logger.info("%s: %.1f of %s MB (%.1f MB/s%s)", url, done / 1e6,
                         f"{total / 1e6:.1f}" if total else "?", rate / 1e6, eta)
+    return done
 
 
 def _download_url(url: str, dest: Path, config_key: str) -> None:
+    """Fetch ``url`` to ``dest`` atomically; DownloadError (and no file) when the body is shorter or longer than
+    the Content-Length the server announced."""
     try:
         with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response, atomic_write(dest, "wb") as out:
             length = response.headers.get("Content-Length")
-            _stream(response, out, int(length) if length else None, url)
+            announced = int(length) if length else None
+            # read to the end of the connection (urllib asks the server to close it), not only the announced bytes,
+            # so that a body longer than announced is seen
+            response.length = None
+            received = _stream(response, out, announced, url)
+            if announced is not None and received != announced:
+                raise DownloadError(f"{url}: the server announced {announced} bytes and sent {received}; nothing was "
+                                    "kept (run the workflow again to retry the download)")
+    except DownloadError:
+        raise
     except (urllib.error.URLError, OSError) as error:
         raise DownloadError(f"could not download {url} ({error}); if this machine is offline, download the file "
                             f"elsewhere and set {config_key} to the local copy") from error
@@ -138,11 +134,12 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, confi
                 raise FileNotFoundError(f"{url} does not exist; set {config_key} to an existing file")
             url = Path(url).resolve().as_uri()
         _download_url(url, dest, config_key)
-    try:
-        verify_sha256(dest, sha256)
-    except ValueError:
-        dest.unlink()
-        raise
+    if sha256:
+        try:
+            verify_sha256(dest, sha256)
+        except ValueError:
+            dest.unlink()
+            raise
     return dest
 
 
@@ -251,8 +248,9 @@ def manual_download_problems(model: str, pretrained: dict) -> list[str]:
     return []
 
 
-def fetch_archive(source: str, dest: str | os.PathLike, model_names: list[str]) -> Path:
-    """Download catalog archive ``source`` to ``dest``, verified against the catalog's sha256 when recorded.
+def fetch_archive(source: str, dest: str | os.PathLike, model_names: list[str], expected: str | None = None) -> Path:
+    """Download catalog archive ``source`` to ``dest`` and check it (:func:`check_archive`: the catalog's sha256, or
+    ``expected`` from the config, or the one recorded at its first download); a mismatch leaves no file.
 
     ``model_names`` (the configured models that need it) name the config keys in error messages.
     """
@@ -261,4 +259,10 @@ def fetch_archive(source: str, dest: str | os.PathLike, model_names: list[str]) 
         url = archive_source_url(source)
     except ValueError as error:
         raise ValueError(f"{error} ({config_key})") from error
-    return download(url, dest, archive_info(source).get("sha256"), config_key)
+    dest = download(url, dest, None, config_key)
+    try:
+        check_archive(dest, archive_info(source).get("sha256") or expected)
+    except ValueError:
+        dest.unlink()
+        raise
+    return dest

@@ -52,14 +52,20 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         raise
 
 
-def set_aside(path: str | os.PathLike, reason: str) -> Path:
-    """Move a damaged file out of the way (never delete it: it may hold valid work), to ``<name>.damaged`` (or
-    ``.damaged1``, ...), and log where it went."""
+def set_aside(path: str | os.PathLike, reason: str, label: str = "damaged", announce: bool = True) -> Path:
+    """Move a bad file or directory out of the way (never delete it: it may hold valid work), to
+    ``<name>.<label>`` (or ``.<label>1``, ...), with its seal (:mod:`insta_rs.seal`) beside it, and log where it
+    went (unless the caller says it, ``announce=False``)."""
     path = Path(path)
+    seal = path.with_name(f"{path.name}.seal")
     aside = next(candidate for number in range(1000)
-                 if not (candidate := path.with_name(f"{path.name}.damaged{number or ''}")).exists())
+                 if not (candidate := path.with_name(f"{path.name}.{label}{number or ''}")).exists()
+                 and not candidate.with_name(f"{candidate.name}.seal").exists())
     path.rename(aside)
-    logger.warning("%s: %s; moved it to %s and starting it again", path, reason, aside)
+    if seal.exists():
+        seal.rename(aside.with_name(f"{aside.name}.seal"))
+    if announce:
+        logger.warning("%s: %s; moved it to %s", path, reason, aside)
     return aside
 
 

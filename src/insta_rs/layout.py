@@ -10,12 +10,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 RESULTS = "results"
 MODEL_FILES = ("checkpoint.pt", "history.tsv", "stage1.pt", "stage1_history.tsv", "stage2_history.tsv",
                "sigma_assignment.json", "assigned_levels.tsv", "selector.pt", "selector_history.tsv",
                "selector_labels.tsv")
+
+
+class ResultPath(NamedTuple):
+    """A result file parsed by :meth:`Layout.parse`: the :class:`Layout` method that spells it and its arguments."""
+
+    kind: str
+    fields: dict
+
+
+# The results :meth:`Layout.parse` recognizes, as (method, the names of its arguments), most specific first (a level
+# file also matches a sound mode's pattern). ``training_levels`` is a directory result, ``training_level`` a file in it.
+_PARSED = (("data_flag", ()), ("model_file", ("model", "name")), ("training_levels", ("model",)),
+           ("training_level", ("model", "name")),
+           ("shard", ("directory", "name", "key", "scatteritem")), ("validation_level", ("model", "level")),
+           ("collapse_guard", ("model",)),
+           ("level", ("model", "level")), ("selector_certification", ("model",)), ("assigned", ("model", "assignment")),
+           ("sound", ("model", "mode")), ("uniform", ("model", "split")), ("knn_meta", ("model",)),
+           ("search", ("model", "method")), ("table", ("name", "extension")), ("figure", ("name", "extension")))
+_FIELD = {"level": r"\d+", "directory": r".+", "key": r"[0-9a-f]{12}", "scatteritem": r"\d+-of-\d+"}
 
 
 @dataclass(frozen=True)
@@ -39,8 +61,8 @@ class Layout:
         return self.path("data", "dataset.ready")
 
     def model_file(self, model: object, name: str) -> str:
-        """A file of a model's training (one of :data:`MODEL_FILES`)."""
-        if name not in MODEL_FILES:
+        """A file of a model's training (one of :data:`MODEL_FILES`, or a wildcard pattern)."""
+        if name not in MODEL_FILES and not re.fullmatch(r"\{\w+\}", name):
             raise ValueError(f"unknown model file {name!r}; known: {', '.join(MODEL_FILES)}")
         return self.path("models", model, name)
 
@@ -51,6 +73,10 @@ class Layout:
     def training_levels(self, model: object) -> str:
         """Directory of Algorithm 2's per-example training levels after each update, ``epoch_<k>.tsv``."""
         return self.path("models", model, "levels")
+
+    def training_level(self, model: object, name: object) -> str:
+        """A file of :meth:`training_levels` (one result: the directory)."""
+        return f"{self.training_levels(model)}/{name}"
 
     # ------------------------------------------------------------------------------------------ certification
     def level(self, model: object, level: object) -> str:
@@ -128,6 +154,34 @@ class Layout:
     def benchmark(self, *parts: object) -> str:
         """A job's ``benchmark:`` TSV, ``benchmarks/<parts>``."""
         return self.path("benchmarks", *parts)
+
+    # ------------------------------------------------------------------------------------------ the inverse
+    def parse(self, path: str) -> ResultPath | None:
+        """The kind (the method that spells ``path``) and fields of a result path of this layout, None for any
+        other path (logs, benchmarks, seals, partial files, ...). ``layout.parse(layout.level("m", 2))`` is
+        ``ResultPath("level", {"model": "m", "level": "2"})``; a shard's fields name its final result's directory
+        and name."""
+        for kind, names in _PARSED:
+            match = self._patterns[kind].fullmatch(path)
+            if match:
+                return ResultPath(kind, match.groupdict())
+        return None
+
+    @cached_property
+    def _patterns(self) -> dict[str, re.Pattern]:
+        """:data:`_PARSED`'s methods called with wildcard patterns (``{model}``), as regular expressions."""
+        patterns = {}
+        for kind, names in _PARSED:
+            if kind == "shard":
+                spelled = self.shard("{directory}/{name}.tsv", "{key}")
+            else:
+                spelled = getattr(self, kind)(*(f"{{{name}}}" for name in names))
+            parts = re.split(r"\{(\w+)\}", spelled)  # literal, name, literal, name, ..., literal
+            fields = {**_FIELD, "name": "|".join(map(re.escape, MODEL_FILES))} if kind == "model_file" else _FIELD
+            patterns[kind] = re.compile("".join(
+                re.escape(part) if number % 2 == 0 else f"(?P<{part}>{fields.get(part, '[^/]+')})"
+                for number, part in enumerate(parts)))
+        return patterns
 
 
 def protocol_key(protocol: dict) -> str:

@@ -20,10 +20,7 @@ rule table:
     wildcard_constraints:
         table=one_of(PLAN.table_names()),
     params:
-        spec=lambda wildcards: PLAN.table_spec(wildcards.table),
-        noise=config["noise"],
-        dataset=tracked("dataset", "test_subset"),
-        precision=config["precision"],  # named in the footer
+        **PROTOCOLS.params("table"),
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -44,9 +41,7 @@ rule figure:
     wildcard_constraints:
         figure=one_of(list(config["figures"])),
     params:
-        figure=lambda wildcards: config["figures"][wildcards.figure],
-        kind=lambda wildcards: PLAN.figure_kind(wildcards.figure),
-        noise=config["noise"],
+        **PROTOCOLS.params("figure"),
     conda:
         "../../envs/insta-rs.yaml"
     script:

@@ -12,7 +12,7 @@ rule certify_levels:
         data=LAYOUT.data_flag(),
         code=package_code("certify.py"),
     output:
-        tsv=[sharded(LAYOUT.level("{model}", level), CERTIFY) for level in LEVELS],
+        tsv=[sharded(LAYOUT.level("{model}", level), PROTOCOLS.certify) for level in LEVELS],
     log:
         LAYOUT.log("certify", "{model}", "levels", "{scatteritem}.log"),
     benchmark:
@@ -20,9 +20,7 @@ rule certify_levels:
     wildcard_constraints:
         model=one_of(PLAN.swept_models()),
     params:
-        levels=LEVELS,
-        readings=level_readings,
-        **CERTIFY,
+        **PROTOCOLS.params("certify_levels"),
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
@@ -38,14 +36,13 @@ use rule certify_levels as certify_level with:
         model=one_of([model for model in config["models"] if model not in PLAN.swept_models()]),
         level=r"\d+",
     output:
-        tsv=sharded(LAYOUT.level("{model}", "{level}"), CERTIFY),
+        tsv=sharded(LAYOUT.level("{model}", "{level}"), PROTOCOLS.certify),
     log:
         LAYOUT.log("certify", "{model}", "level{level}", "{scatteritem}.log"),
     benchmark:
         LAYOUT.benchmark("certify", "{model}", "level{level}", "{scatteritem}.tsv")
     params:
-        levels=lambda wildcards: [int(wildcards.level)],
-        **CERTIFY,
+        **PROTOCOLS.params("certify_level"),
 
 
 # Every level on the validation split, for the single sigma chosen there with the validation labels (the
@@ -54,16 +51,13 @@ use rule certify_levels as certify_validation with:
     wildcard_constraints:
         model=one_of(list(config["models"])),
     output:
-        tsv=[sharded(LAYOUT.validation_level("{model}", level), VALIDATION_CERTIFY) for level in LEVELS],
+        tsv=[sharded(LAYOUT.validation_level("{model}", level), PROTOCOLS.validation_certify) for level in LEVELS],
     log:
         LAYOUT.log("certify", "{model}", "validation", "{scatteritem}.log"),
     benchmark:
         LAYOUT.benchmark("certify", "{model}", "validation", "{scatteritem}.tsv")
     params:
-        levels=LEVELS,
-        readings=[],
-        split="validation",
-        **VALIDATION_CERTIFY,
+        **PROTOCOLS.params("certify_validation"),
 
 
 rule collapse_guard:
@@ -77,9 +71,7 @@ rule collapse_guard:
     log:
         LAYOUT.log("certify", "{model}", "collapse_guard.log"),
     params:
-        guard=config["analysis"]["collapse_guard"],
-        n_levels=config["noise"]["n_levels"],
-        num_classes=config["dataset"]["num_classes"],
+        **PROTOCOLS.params("collapse_guard"),
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -94,7 +86,7 @@ rule certify_assigned:
         assignment=LAYOUT.search("{model}", "{assignment}"),
         code=package_code("certify.py"),
     output:
-        tsv=sharded(LAYOUT.assigned("{model}", "{assignment}"), CERTIFY),
+        tsv=sharded(LAYOUT.assigned("{model}", "{assignment}"), PROTOCOLS.certify),
     log:
         LAYOUT.log("certify", "{model}", "search_{assignment}", "{scatteritem}.log"),
     benchmark:
@@ -102,7 +94,7 @@ rule certify_assigned:
     wildcard_constraints:
         assignment=r"fgss|grid|knn",
     params:
-        **CERTIFY,
+        **PROTOCOLS.params("certify_assigned"),
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,

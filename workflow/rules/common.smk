@@ -1,10 +1,10 @@
-"""Shared by the rule files (the run's layout and plan, what each rule tracks, the code a step imports).
+"""Shared by the rule files (the run's layout, plan and protocols, the code a step imports).
 
 Functions and constants only (no rules), as the Snakemake linter expects of shared code. Every result path
 comes from ``LAYOUT`` (insta_rs.layout); what a run makes and what each target reads from ``PLAN``
-(insta_rs.plan). A rule's ``params`` hold what its result depends on (the protocol), never how it is
-computed: the config keys marked ``how: true`` in the schema (batch sizes, shards, locations, the device
-index) are read by the scripts from ``snakemake.config`` and re-run nothing.
+(insta_rs.plan); every rule's ``params`` from ``PROTOCOLS.params(<rule>)`` (insta_rs.protocols): what its result
+depends on (the protocol), never how it is computed. The config keys marked ``how: true`` in the schema (batch
+sizes, shards, locations, the device index) are read by the scripts from ``snakemake.config`` and re-run nothing.
 """
 
 import os
@@ -12,22 +12,20 @@ import re
 
 from insta_rs import gpu_slots
 from insta_rs.code_deps import package_sources
-from insta_rs.config_check import how_keys, load_schema, protocol
 from insta_rs.device import device_kind
-from insta_rs.layout import Layout, protocol_key
-from insta_rs.plan import Plan
+from insta_rs.layout import protocol_key
+from insta_rs.protocols import Protocols
 
-LAYOUT = Layout.of_run(config)
-PLAN = Plan(config, LAYOUT)
+# What every job computes (its params) and every result's protocol: insta_rs.protocols, from the config alone.
+PROTOCOLS = Protocols.of_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
+LAYOUT = PROTOCOLS.layout
+PLAN = PROTOCOLS.plan
 LEVELS = PLAN.all_levels
-HOW = how_keys(load_schema(os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")))
-# The device kind (cpu or cuda) is part of what is computed: the two draw different noise. GPU rules ask for
-# one GPU when it is cuda (or when GPUs are simulated for tests); the Snakefile sets the global `gpu` resource to
-# the machine's visible GPUs and each job claims a device of its own (insta_rs.gpu_slots), while CPU jobs run
-# beside them.
-DEVICE = device_kind(config["device"])
-GPUS = int(DEVICE == "cuda" or gpu_slots.simulated_count() > 0)
-COMPUTE = {"device": DEVICE, "precision": config["precision"]}
+DUAL = config["sound"]["dual"]
+# GPU rules ask for one GPU when the device kind is cuda (or when GPUs are simulated for tests); the Snakefile sets
+# the global `gpu` resource to the machine's visible GPUs and each job claims a device of its own
+# (insta_rs.gpu_slots), while CPU jobs run beside them.
+GPUS = int(device_kind(config["device"]) == "cuda" or gpu_slots.simulated_count() > 0)
 
 
 def relative(path):
@@ -49,38 +47,6 @@ def package_data(name):
     return relative(os.path.join(workflow.basedir, "src", "insta_rs", name))
 
 
-def tracked(section, *leave_out):
-    """Config section ``section`` without its how-keys (and ``leave_out``): what a result depends on."""
-    return {key: value for key, value in protocol(config, section, HOW).items() if key not in leave_out}
-
-
-
-# The data set settings a result on each split depends on: test_subset only chooses test images.
-SPLIT_DATASET = {"test": tracked("dataset"), "validation": tracked("dataset", "test_subset")}
-# What training depends on beyond the model's own entry, with the noise levels for the per-example-sigma stages.
-TRAINING = {"dataset": SPLIT_DATASET["validation"], **COMPUTE}
-TRAINING_LEVELS = {**TRAINING, "noise": config["noise"]}
-# What a search or a certification of the test subset depends on (a sharded job's merge tracks the same).
-SEARCH = {"search": tracked("search"), "noise": config["noise"], "dataset": SPLIT_DATASET["test"], **COMPUTE}
-CERTIFY = {"certify": tracked("certify", "validation_seed", "validation_n"), "dataset": SPLIT_DATASET["test"],
-           "sigma0": config["noise"]["sigma0"], **COMPUTE}
-# The validation split's certifications: the configured procedure, with their own seed and N.
-VALIDATION_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": config["certify"]["validation_seed"],
-                                             "n": config["certify"]["validation_n"] or config["certify"]["n"]},
-                      "dataset": SPLIT_DATASET["validation"]}
-# Dual RS's selector: certified at sigma_sel (its training sigma) with its share of alpha and its own seed.
-DUAL = config["sound"]["dual"]
-SELECTOR_CERTIFY = {**CERTIFY, "certify": {**CERTIFY["certify"], "seed": DUAL["seed"],
-                                           "alpha": DUAL["alpha_share"] * config["certify"]["alpha"]},
-                    "sigma": DUAL.get("selector", {}).get("train", {}).get("sigma")}
-
-
-def level_readings(wildcards):
-    """The other levels at which the model's test-subset certifications are read, which a sequential
-    certification settles too (insta_rs.plan.Plan.level_readings; none under fixed N)."""
-    return PLAN.level_readings(wildcards.model)
-
-
 def one_of(names):
     """A wildcard regex matching exactly one of ``names`` (never matches when the list is empty)."""
     return "|".join(re.escape(name) for name in names) or "(?!)"
@@ -95,19 +61,6 @@ def foreign_checkpoint(wildcards):
     """The model's local ``pretrained.path``, else the downloaded archive of its source."""
     pretrained = model_entry(wildcards)["pretrained"]
     return pretrained.get("path") or f"resources/pretrained/{pretrained['source']}/archive"
-
-
-def training(part=None, leave_out=()):
-    """Params of a training job: the model's arch, input layer and method, and its ``train`` entry (or that
-    entry's ``part``, stage1 or stage2) without ``leave_out``."""
-
-    def settings(wildcards):
-        entry = model_entry(wildcards)
-        train = entry["train"] if part is None else entry["train"][part]
-        return {"arch": entry["arch"], "input_layer": entry["input_layer"], "method": entry["train"]["method"],
-                "train": {key: value for key, value in train.items() if key not in leave_out}}
-
-    return settings
 
 
 def stage1_of(name):

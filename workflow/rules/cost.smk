@@ -12,7 +12,7 @@ rule cost:
     log:
         LAYOUT.log("cost.log"),
     params:
-        **COMPUTE,
+        **PROTOCOLS.compute,
     resources:
         gpu=GPUS,
     localrule: True

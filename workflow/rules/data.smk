@@ -13,7 +13,7 @@ rule prepare_data:
         LAYOUT.log("data", "prepare_data.log"),
     params:
         # test_subset only chooses test images: leaving it out keeps a change from re-running training
-        dataset=tracked("dataset", "test_subset"),
+        **PROTOCOLS.params("prepare_data"),
     retries: 2 if config["dataset"].get("download") else 0
     localrule: True
     conda:

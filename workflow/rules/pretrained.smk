@@ -4,9 +4,11 @@ extracted folder or checkpoint file, nothing is downloaded."""
 
 
 rule fetch_pretrained:
-    """Download archive ``{source}`` of insta_rs/pretrained.yaml (Google Drive through gdown), checking
-    the catalog's sha256 when recorded. No code or catalog inputs on purpose: an edit (such as recording
-    the sha256) must not trigger a multi-GB download again; delete the archive to fetch it anew."""
+    """Download archive ``{source}`` of insta_rs/pretrained.yaml (Google Drive through gdown): a body shorter or
+    longer than announced is an error, and the archive is checked against the catalog's or the config's sha256,
+    else the one its first download recorded in resources/pretrained/SHA256SUMS (else it is recorded there). No
+    code or catalog inputs on purpose: an edit must not trigger a multi-GB download again; delete the archive to
+    fetch it anew."""
     output:
         archive="resources/pretrained/{source}/archive",
     log:
@@ -34,9 +36,7 @@ rule import_pretrained:
         LAYOUT.log("models", "{model}", "import.log"),
     params:
         # where the file lies (pretrained.path) is not what it is
-        entry=lambda wildcards: {**model_entry(wildcards), "pretrained": {
-            key: value for key, value in model_entry(wildcards)["pretrained"].items() if key != "path"}},
-        num_classes=config["dataset"]["num_classes"],
+        **PROTOCOLS.params("import_pretrained"),
     wildcard_constraints:
         model=one_of(PLAN.models_with("pretrained")),
     conda:

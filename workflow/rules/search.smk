@@ -9,7 +9,7 @@ rule search_instance:
         data=LAYOUT.data_flag(),
         code=package_code("search_instance.py"),
     output:
-        tsv=sharded(LAYOUT.search("{model}", "{method}"), SEARCH),
+        tsv=sharded(LAYOUT.search("{model}", "{method}"), PROTOCOLS.search),
     log:
         LAYOUT.log("search", "{model}", "{method}", "{scatteritem}.log"),
     benchmark:
@@ -17,7 +17,7 @@ rule search_instance:
     wildcard_constraints:
         method=r"fgss|grid",
     params:
-        **SEARCH,
+        **PROTOCOLS.params("search_instance"),
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
@@ -43,7 +43,7 @@ rule search_uniform:
     wildcard_constraints:
         split=r"test|validation",
     params:
-        **{**SEARCH, "dataset": lambda wildcards: SPLIT_DATASET[wildcards.split]},
+        **PROTOCOLS.params("search_uniform"),
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,

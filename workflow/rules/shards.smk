@@ -3,17 +3,18 @@ such result is made by a merge, whatever the shard count (one shard included); t
 params as the jobs it merges, and shard files are temporary, so a result's recorded provenance does not depend
 on how many shards made it: changing the shard count re-runs nothing. The tracked settings are one param,
 ``tracked``, so that a merge derived with ``use rule`` replaces its parent's whole (Snakemake merges params key
-by key: the search's merge would otherwise also track the certification's settings).
+by key: the search's merge would otherwise also track the certification's settings). A merge verifies the
+shards' seals and seals what it writes (insta_rs.integrity.merge_step).
 """
 
-from insta_rs.io import merge_shards
+from insta_rs.integrity import merge_step
 
 
 
 rule merge_levels:
     """The level files of a ``certify_levels`` sweep from its shards."""
     input:
-        shards=shards_of(lambda wildcards: LAYOUT.levels(wildcards.model, len(LEVELS)), CERTIFY),
+        shards=shards_of(lambda wildcards: LAYOUT.levels(wildcards.model, len(LEVELS)), PROTOCOLS.certify),
     output:
         tsv=[LAYOUT.level("{model}", level) for level in LEVELS],
     log:
@@ -21,16 +22,16 @@ rule merge_levels:
     wildcard_constraints:
         model=one_of(PLAN.swept_models()),
     params:
-        tracked=lambda wildcards: {"levels": LEVELS, "readings": level_readings(wildcards), **CERTIFY},
+        **PROTOCOLS.params("merge_levels"),
     localrule: True
     run:
-        merge_shards(list(input.shards), list(output), log[0])
+        merge_step(list(input.shards), list(output), log[0], PROTOCOLS, params.tracked, rule)
 
 
 use rule merge_levels as merge_validation with:
     input:
         shards=shards_of(lambda wildcards: LAYOUT.validation_levels(wildcards.model, len(LEVELS)),
-                         VALIDATION_CERTIFY),
+                         PROTOCOLS.validation_certify),
     output:
         tsv=[LAYOUT.validation_level("{model}", level) for level in LEVELS],
     log:
@@ -38,12 +39,12 @@ use rule merge_levels as merge_validation with:
     wildcard_constraints:
         model=one_of(list(config["models"])),
     params:
-        tracked={"levels": LEVELS, "split": "validation", **VALIDATION_CERTIFY},
+        **PROTOCOLS.params("merge_validation"),
 
 
 use rule merge_levels as merge_level with:
     input:
-        shards=shards_of(lambda wildcards: [LAYOUT.level(wildcards.model, wildcards.level)], CERTIFY),
+        shards=shards_of(lambda wildcards: [LAYOUT.level(wildcards.model, wildcards.level)], PROTOCOLS.certify),
     output:
         tsv=LAYOUT.level("{model}", "{level}"),
     log:
@@ -51,12 +52,13 @@ use rule merge_levels as merge_level with:
     wildcard_constraints:
         model=one_of([model for model in config["models"] if model not in PLAN.swept_models()]),
     params:
-        tracked=lambda wildcards: {"levels": [int(wildcards.level)], "readings": level_readings(wildcards), **CERTIFY},
+        **PROTOCOLS.params("merge_level"),
 
 
 use rule merge_levels as merge_assigned with:
     input:
-        shards=shards_of(lambda wildcards: [LAYOUT.assigned(wildcards.model, wildcards.assignment)], CERTIFY),
+        shards=shards_of(lambda wildcards: [LAYOUT.assigned(wildcards.model, wildcards.assignment)],
+                         PROTOCOLS.certify),
     output:
         tsv=LAYOUT.assigned("{model}", "{assignment}"),
     log:
@@ -64,12 +66,12 @@ use rule merge_levels as merge_assigned with:
     wildcard_constraints:
         assignment=r"fgss|grid|knn",
     params:
-        tracked=CERTIFY,
+        **PROTOCOLS.params("merge_assigned"),
 
 
 use rule merge_levels as merge_search with:
     input:
-        shards=shards_of(lambda wildcards: [LAYOUT.search(wildcards.model, wildcards.method)], SEARCH),
+        shards=shards_of(lambda wildcards: [LAYOUT.search(wildcards.model, wildcards.method)], PROTOCOLS.search),
     output:
         tsv=LAYOUT.search("{model}", "{method}"),
     log:
@@ -77,12 +79,13 @@ use rule merge_levels as merge_search with:
     wildcard_constraints:
         method=r"fgss|grid",
     params:
-        tracked=SEARCH,
+        **PROTOCOLS.params("merge_search"),
 
 
 use rule merge_levels as merge_selector with:
     input:
-        shards=shards_of(lambda wildcards: [LAYOUT.selector_certification(wildcards.model)], SELECTOR_CERTIFY),
+        shards=shards_of(lambda wildcards: [LAYOUT.selector_certification(wildcards.model)],
+                         PROTOCOLS.selector_certify),
     output:
         tsv=LAYOUT.selector_certification("{model}"),
     log:
@@ -90,4 +93,4 @@ use rule merge_levels as merge_selector with:
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
     params:
-        tracked=SELECTOR_CERTIFY,
+        **PROTOCOLS.params("merge_selector"),

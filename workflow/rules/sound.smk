@@ -14,7 +14,7 @@ rule sound_cascade:
     log:
         LAYOUT.log("sound", "{model}", "cascade.log"),
     params:
-        p0=config["sound"]["cascade"]["p0"],
+        **PROTOCOLS.params("sound_cascade"),
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -35,9 +35,7 @@ rule sound_knn_sigma:
     benchmark:
         LAYOUT.benchmark("sound", "{model}", "knn_sigma.tsv")
     params:
-        dataset=tracked("dataset"),
-        semi_elastic=config["sound"]["semi_elastic"],
-        noise=config["noise"],
+        **PROTOCOLS.params("sound_knn_sigma"),
     threads: 1  # measured: these jobs keep less than one core busy
     conda:
         "../../envs/insta-rs.yaml"
@@ -71,7 +69,7 @@ rule sound_falsify:
     log:
         LAYOUT.log("sound", "falsification.log"),
     params:
-        falsify=config["sound"]["falsify"],
+        **PROTOCOLS.params("sound_falsify"),
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -99,12 +97,7 @@ rule sound_audit:
     benchmark:
         LAYOUT.benchmark("sound", "audit.tsv")
     params:
-        audit=config["sound"]["audit"],
-        cascade=config["sound"]["cascade"],
-        semi_elastic=config["sound"]["semi_elastic"],
-        dual=DUAL,
-        **SEARCH,
-        certify=tracked("certify"),
+        **PROTOCOLS.params("sound_audit"),
     threads: 1  # measured: these jobs keep less than one core busy
     resources:
         gpu=GPUS,
@@ -132,11 +125,7 @@ rule dual_labels:
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
     params:
-        levels=DUAL["levels"],
-        labels=DUAL["labels"],
-        sigma0=config["noise"]["sigma0"],
-        p_max=config["search"]["p_max"],
-        **TRAINING,
+        **PROTOCOLS.params("dual_labels"),
     resources:
         gpu=GPUS,
     conda:
@@ -162,10 +151,7 @@ rule dual_selector:
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
     params:
-        levels=DUAL["levels"],
-        selector=DUAL.get("selector"),
-        sigma0=config["noise"]["sigma0"],
-        **TRAINING,
+        **PROTOCOLS.params("dual_selector"),
     resources:
         gpu=GPUS,
     conda:
@@ -183,7 +169,7 @@ rule certify_selector:
         data=LAYOUT.data_flag(),
         code=package_code("certify.py"),
     output:
-        tsv=sharded(LAYOUT.selector_certification("{model}"), SELECTOR_CERTIFY),
+        tsv=sharded(LAYOUT.selector_certification("{model}"), PROTOCOLS.selector_certify),
     log:
         LAYOUT.log("certify", "{model}", "selector", "{scatteritem}.log"),
     benchmark:
@@ -191,7 +177,7 @@ rule certify_selector:
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
     params:
-        **SELECTOR_CERTIFY,
+        **PROTOCOLS.params("certify_selector"),
     resources:
         gpu=GPUS,
     conda:
@@ -213,9 +199,7 @@ rule sound_dual:
     log:
         LAYOUT.log("sound", "{model}", "dual.log"),
     params:
-        levels=DUAL["levels"],
-        sigma0=config["noise"]["sigma0"],
-        alpha_classifier=(1 - DUAL["alpha_share"]) * config["certify"]["alpha"],
+        **PROTOCOLS.params("sound_dual"),
     conda:
         "../../envs/insta-rs.yaml"
     script:

@@ -23,8 +23,7 @@ rule train_fixed_sigma:
     wildcard_constraints:
         model=one_of(PLAN.fixed_sigma_models()),
     params:
-        model=training(),
-        **TRAINING,
+        **PROTOCOLS.params("train_fixed_sigma"),
     resources:
         gpu=GPUS,
     conda:
@@ -51,8 +50,7 @@ rule insta_stage1:
     wildcard_constraints:
         model=one_of(PLAN.two_stage_models("insta", "stage1")),
     params:
-        model=training("stage1"),
-        **TRAINING_LEVELS,
+        **PROTOCOLS.params("insta_stage1"),
     resources:
         gpu=GPUS,
     conda:
@@ -62,7 +60,7 @@ rule insta_stage1:
 
 
 # PFAT stage 1: each example's level drawn uniformly from 1..T for every batch; its m2 and p_max only shape
-# the grid assignment (pfat_assign), so leaving them out keeps a change there from retraining stage 1.
+# the grid assignment (pfat_assign), so its params leave them out: a change there does not retrain stage 1.
 use rule insta_stage1 as pfat_stage1 with:
     output:
         model=LAYOUT.model_file("{model}", "stage1.pt"),
@@ -70,8 +68,7 @@ use rule insta_stage1 as pfat_stage1 with:
     wildcard_constraints:
         model=one_of(PLAN.two_stage_models("pfat", "stage1")),
     params:
-        model=training("stage1", leave_out=("m2", "p_max")),
-        **TRAINING_LEVELS,
+        **PROTOCOLS.params("pfat_stage1"),
 
 
 rule pfat_assign:
@@ -90,8 +87,7 @@ rule pfat_assign:
     wildcard_constraints:
         model=one_of(PLAN.two_stage_models("pfat", "stage1")),
     params:
-        model=training("stage1"),
-        **TRAINING_LEVELS,
+        **PROTOCOLS.params("pfat_assign"),
     resources:
         gpu=GPUS,
     conda:
@@ -116,8 +112,7 @@ rule insta_stage2:
     wildcard_constraints:
         model=one_of(PLAN.two_stage_models("insta", "stage2")),
     params:
-        model=training("stage2"),
-        **TRAINING_LEVELS,
+        **PROTOCOLS.params("insta_stage2"),
     resources:
         gpu=GPUS,
     conda:
