@@ -11,10 +11,10 @@ import sys
 from snakemake.logging import logger
 from snakemake.utils import min_version
 
-from insta_rs import gpu_slots
-from insta_rs.config_check import check_config, load_yaml
-from insta_rs.cost import cost_alone_requested
-from insta_rs.launch import guard_execution
+from insta_rs.runtime import gpu_slots
+from insta_rs.workflow.config_check import check_config, load_yaml
+from insta_rs.cost.passes import cost_alone_requested
+from insta_rs.workflow.launch import guard_execution
 
 min_version("9.0")
 
@@ -34,7 +34,7 @@ if not workflow.overwrite_configfiles:
 check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
              local_files=not cost_alone_requested(sys.argv))
 
-# One machine: up to one GPU job per visible device at once, each on a device of its own (insta_rs.gpu_slots),
+# One machine: up to one GPU job per visible device at once, each on a device of its own (insta_rs.runtime.gpu_slots),
 # unless --resources or a profile sets `gpu`; a cluster executor leaves GPUs to its scheduler.
 if workflow.is_main_process and workflow.local_exec and "gpu" not in workflow.global_resources:
     workflow.register_resource("gpu", gpu_slots.slot_count(config["device"]))

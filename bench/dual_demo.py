@@ -30,17 +30,18 @@ import pandas as pd
 import torch
 import yaml
 
-from insta_rs import analysis, collapse, search
-from insta_rs.certify_run import certify_to_tsv
-from insta_rs.checkpoints import load_model
-from insta_rs.data import load_split
-from insta_rs.io import read_certification
+from insta_rs import analysis, collapse
+from insta_rs.certification.records import read_certification
+from insta_rs.certification.runner import certify_to_tsv
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.certification.stats import max_certifiable_p
+from insta_rs.data.datasets import load_split
 from insta_rs.levels import sigma_levels
-from insta_rs.smoothing import Smoother
+from insta_rs.models.checkpoints import load_model
+from insta_rs.search import algorithms as search
 from insta_rs.sound import audit, dual
-from insta_rs.stats import max_certifiable_p
-from insta_rs.steps import examples
 from insta_rs.training.config import parse_stage
+from insta_rs.workflow.steps import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("dual_demo")

@@ -36,18 +36,18 @@ from typing import Callable
 import numpy as np
 import torch
 import yaml
-
-from insta_rs.checkpoints import load_model
-from insta_rs.config_check import check_config, load_yaml, merge
-from insta_rs.data import test_tensors
-from insta_rs.device import autocast_dtype, resolve_device, tune_for_throughput
-from insta_rs.gpu_slots import SIMULATE_ENV, SLOTS_DIR_ENV
-from insta_rs.layout import Layout
-from insta_rs.models import build_model
-from insta_rs.plan import Plan
-from insta_rs.procedures import Cohen, Sequential
-from insta_rs.smoothing import Smoother
 from throughput import alternating_rounds, bare_throughput, certify_throughput, precision_agreement
+
+from insta_rs.certification.procedures import Cohen, Sequential
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.data.datasets import test_tensors
+from insta_rs.layout import Layout
+from insta_rs.models.architectures import build_model
+from insta_rs.models.checkpoints import load_model
+from insta_rs.runtime.device import autocast_dtype, resolve_device, tune_for_throughput
+from insta_rs.runtime.gpu_slots import SIMULATE_ENV, SLOTS_DIR_ENV
+from insta_rs.workflow.config_check import check_config, load_yaml, merge
+from insta_rs.workflow.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"

@@ -1,4 +1,4 @@
-"""What checking results costs (insta_rs.integrity): on a finished, sealed run, the start-of-run check of the whole
+"""What checking results costs (insta_rs.workflow.integrity): on a finished, sealed run, the start-of-run check of the whole
 results folder, sealing every result once, verifying every result once as a job reading it does, and what each job
 pays to assemble the protocols.
 
@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from insta_rs.config_check import check_config, load_yaml
-from insta_rs.integrity import check_results, problem, results_below
-from insta_rs.protocols import Protocols
-from insta_rs.seal import fingerprint
+from insta_rs.workflow.config_check import check_config, load_yaml
+from insta_rs.workflow.integrity import check_results, problem, results_below
+from insta_rs.workflow.protocols import Protocols
+from insta_rs.workflow.seal import fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +28,17 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from insta_rs.analytic import LinearBinary
-from insta_rs.checkpoints import load_model
-from insta_rs.data import test_tensors
-from insta_rs.device import resolve_device
+from insta_rs.certification.procedures import Cohen, Procedure, Sequential
+from insta_rs.certification.sequential import TABLE_RADII, SequentialRule, SequentialSettings
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.data.datasets import test_tensors
 from insta_rs.levels import level_sigma
-from insta_rs.procedures import Cohen, Procedure, Sequential
-from insta_rs.runlog import Progress
-from insta_rs.sequential import TABLE_RADII, SequentialRule, SequentialSettings
-from insta_rs.smoothing import Smoother
+from insta_rs.models.checkpoints import load_model
+from insta_rs.runtime.device import resolve_device
+from insta_rs.runtime.runlog import Progress
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the analytic classifier is a test fixture
+from analytic import LinearBinary  # noqa: E402
 
 logger = logging.getLogger("bench.sequential")
 DEMO_MODELS = {"cohen-0.25": 1, "cohen-0.50": 4, "cohen-1.00": 16, "smoothadv-1.00": 16, "macer-1.00": 16}

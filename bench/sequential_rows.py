@@ -5,9 +5,9 @@ rows that re-read a model's certifications at other levels, side by side on one 
     python bench/sequential_rows.py --models cohen-0.50 --examples 20 --n 10000
 
 Per model and procedure, the workflow's own steps run on the same examples with the same seeds: every noise level
-is certified (``insta_rs.certify_run.certify_to_tsv``, resumable under ``--out``), under the sequential procedure
+is certified (``insta_rs.certification.runner.certify_to_tsv``, resumable under ``--out``), under the sequential procedure
 settling the readings the workflow gives a model's level certifications (the alpha/K envelope, the cascade, Dual RS's
-classifier; ``insta_rs.plan.Plan.level_readings``), and Dual RS's selector is certified with its own seed and share of
+classifier; ``insta_rs.workflow.plan.Plan.level_readings``), and Dual RS's selector is certified with its own seed and share of
 alpha. The rows are then computed as the tables compute them: the fixed sigma (one level), the oracle envelope at
 alpha/K (``insta_rs.analysis.oracle_envelope``), the cascade (``insta_rs.sound.cascade``) and Dual RS
 (``insta_rs.sound.dual``). Printed per row: estimation forward passes per example of the certifications the row reads
@@ -30,16 +30,16 @@ import pandas as pd
 import torch
 
 from insta_rs.analysis import acr, aligned_levels, certified_accuracy, oracle_envelope
-from insta_rs.certify_run import certify_to_tsv
-from insta_rs.data import test_tensors
-from insta_rs.device import resolve_device
-from insta_rs.io import read_certification
+from insta_rs.certification.procedures import Cohen, Procedure, Sequential
+from insta_rs.certification.records import read_certification
+from insta_rs.certification.runner import certify_to_tsv
+from insta_rs.certification.sequential import TABLE_RADII, Reading, SequentialSettings
+from insta_rs.data.datasets import test_tensors
 from insta_rs.levels import level_sigma
-from insta_rs.procedures import Cohen, Procedure, Sequential
-from insta_rs.sequential import TABLE_RADII, Reading, SequentialSettings
+from insta_rs.runtime.device import resolve_device
 from insta_rs.sound import dual
 from insta_rs.sound.cascade import cascade_frame
-from insta_rs.steps import make_smoother
+from insta_rs.workflow.steps import make_smoother
 
 logger = logging.getLogger("bench.sequential_rows")
 DIGITS = {"name": "digits", "num_classes": 10, "validation_size": 200, "test_subset": {"all": True}}

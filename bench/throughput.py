@@ -19,13 +19,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from insta_rs import search
-from insta_rs.checkpoints import load_model
-from insta_rs.data import test_tensors
-from insta_rs.device import autocast_dtype, resolve_device, tune_for_throughput
-from insta_rs.models import build_model
-from insta_rs.noise import ESTIMATION
-from insta_rs.smoothing import Smoother
+from insta_rs.certification.noise import ESTIMATION
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.data.datasets import test_tensors
+from insta_rs.models.architectures import build_model
+from insta_rs.models.checkpoints import load_model
+from insta_rs.runtime.device import autocast_dtype, resolve_device, tune_for_throughput
+from insta_rs.search import algorithms as search
 
 SHAPES = {"digits_cnn": (1, 8, 8), "cifar_resnet20": (3, 32, 32), "cifar_resnet110": (3, 32, 32),
           "resnet50": (3, 224, 224)}

@@ -5,13 +5,13 @@ interrupted run resumes where it stopped."""
 
 import numpy as np
 
-from insta_rs.certify_run import certify_to_tsv
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset, job_device, job_shard
+from insta_rs.certification.procedures import procedure_from_config
+from insta_rs.certification.runner import certify_to_tsv
+from insta_rs.certification.sequential import Reading
 from insta_rs.levels import level_sigma
-from insta_rs.procedures import procedure_from_config
-from insta_rs.sequential import Reading
-from insta_rs.steps import assigned_sigma, examples, make_smoother, shard_positions
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device, job_shard
+from insta_rs.workflow.steps import assigned_sigma, examples, make_smoother, shard_positions
 
 
 def main(snakemake, logger) -> None:

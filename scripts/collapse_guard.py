@@ -2,9 +2,10 @@
 validation split, and whether the level is collapsed (insta_rs.collapse), which the project's own choices leave out;
 with analysis.collapse_guard off, a table that leaves no level out."""
 
+from insta_rs.certification.records import read_certification
 from insta_rs.collapse import collapse_guard, collapsed_levels
-from insta_rs.integrity import run_step
-from insta_rs.io import atomic_write, read_certification
+from insta_rs.files import atomic_write
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

@@ -1,17 +1,17 @@
 """The bill before the run (``snakemake cost``): calibrate every architecture the config uses on this machine,
-then write ``results/<run>/cost.md`` (insta_rs.cost_report) and print it."""
+then write ``results/<run>/cost.md`` (insta_rs.cost.bill) and print it."""
 
 import torch
 
-from insta_rs.calibrate import device_description, measure
-from insta_rs.cost import RunCost
-from insta_rs.cost_report import render
-from insta_rs.device import gpu_visible
-from insta_rs.integrity import run_step
-from insta_rs.io import atomic_write_text
-from insta_rs.job import job_device
+from insta_rs.cost.bill import render
+from insta_rs.cost.calibrate import device_description, measure
+from insta_rs.cost.passes import RunCost
+from insta_rs.files import atomic_write_text
 from insta_rs.layout import Layout
-from insta_rs.plan import Plan
+from insta_rs.runtime.device import gpu_visible
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_device
+from insta_rs.workflow.plan import Plan
 
 
 def main(snakemake, logger) -> None:

@@ -3,10 +3,10 @@ estimated with the label (sound.dual.labels.criterion; insta_rs.sound.dual.hard_
 collapse guard keeps, logged as per-class level histograms."""
 
 from insta_rs.collapse import guarded_levels
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset, job_device
 from insta_rs.sound import dual
-from insta_rs.steps import make_smoother
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device
+from insta_rs.workflow.steps import make_smoother
 
 
 def main(snakemake, logger) -> None:

@@ -1,13 +1,13 @@
-"""Download one published model archive (insta_rs/pretrained.yaml), checked against the sha256 the catalog or
+"""Download one published model archive (insta_rs/models/pretrained.yaml), checked against the sha256 the catalog or
 the config gives, else against the one its first download recorded (resources/pretrained/SHA256SUMS), else
-recording it (insta_rs.sums).
+recording it (insta_rs.data.sums).
 
 The models that use the archive are read from the config (untracked on purpose: they name config keys in error
 messages, and their pretrained.sha256 is checked, without triggering a new download).
 """
 
-from insta_rs.fetch import fetch_archive
-from insta_rs.integrity import run_step
+from insta_rs.data.fetch import fetch_archive
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

@@ -1,7 +1,7 @@
 """Convert one published checkpoint (Cohen / SmoothAdv / MACER layout) into an insta-rs checkpoint."""
 
-from insta_rs.checkpoints import import_configured_model
-from insta_rs.integrity import run_step
+from insta_rs.models.checkpoints import import_configured_model
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

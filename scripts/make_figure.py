@@ -1,8 +1,8 @@
-"""A configured figure: the drawing of its kind (insta_rs.figures.FIGURE_KINDS), saved as PNG and PDF."""
+"""A configured figure: the drawing of its kind (insta_rs.report.figures.FIGURE_KINDS), saved as PNG and PDF."""
 
-from insta_rs.figures import FIGURE_KINDS, save_figure
-from insta_rs.integrity import run_step
 from insta_rs.layout import Layout
+from insta_rs.report.figures import FIGURE_KINDS, save_figure
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

@@ -1,15 +1,15 @@
 """Build a result table (Markdown, LaTeX, TSV): a configured table with its companions, Appendix B.3, the
-training-speed comparison or a collapse diagnostic (insta_rs.plan.Plan.table_spec says which)."""
+training-speed comparison or a collapse diagnostic (insta_rs.workflow.plan.Plan.table_spec says which)."""
 
-from insta_rs.data import train_labels
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset
+from insta_rs.data.datasets import train_labels
 from insta_rs.layout import Layout
-from insta_rs.tables.b3 import uniform_sigma_table
-from insta_rs.tables.build import build_table
-from insta_rs.tables.collapse import levels_collapse_table, training_collapse_table
-from insta_rs.tables.render import with_precision, write_table
-from insta_rs.tables.speed import training_speed_table
+from insta_rs.report.b3 import uniform_sigma_table
+from insta_rs.report.build import build_table
+from insta_rs.report.collapse_tables import levels_collapse_table, training_collapse_table
+from insta_rs.report.render import with_precision, write_table
+from insta_rs.report.speed import training_speed_table
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset
 
 
 def main(snakemake, logger) -> None:

@@ -1,9 +1,9 @@
 """Make the configured data set available: download CIFAR-10 into dataset.root when dataset.download
 is true (a no-op for digits), check that every split loads, and write a flag with the split sizes."""
 
-from insta_rs.data import prepare_dataset
-from insta_rs.integrity import run_step
-from insta_rs.io import atomic_write_text
+from insta_rs.data.datasets import prepare_dataset
+from insta_rs.files import atomic_write_text
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

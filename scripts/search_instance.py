@@ -4,13 +4,13 @@ FGSS) or the grid baseline, on the label-free approximate radius of Eq. (4)."""
 import numpy as np
 import pandas as pd
 
-from insta_rs import search
-from insta_rs.integrity import run_step
-from insta_rs.io import atomic_write
-from insta_rs.job import job_dataset, job_device, job_shard
+from insta_rs.files import atomic_write
 from insta_rs.levels import sigma_levels
-from insta_rs.runlog import Progress
-from insta_rs.steps import examples, make_smoother, shard_positions
+from insta_rs.runtime.runlog import Progress
+from insta_rs.search import algorithms as search
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device, job_shard
+from insta_rs.workflow.steps import examples, make_smoother, shard_positions
 
 
 def main(snakemake, logger) -> None:

@@ -8,16 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from insta_rs.certification.records import read_certification
 from insta_rs.collapse import guarded_levels
-from insta_rs.integrity import run_step
-from insta_rs.io import atomic_write, atomic_write_text, read_certification
-from insta_rs.job import job_dataset, job_device
+from insta_rs.files import atomic_write, atomic_write_text
 from insta_rs.levels import level_sigma, sigma_levels
+from insta_rs.report.render import precision_note
 from insta_rs.sound import audit, dual
 from insta_rs.sound.knn_sigma import training_tensors
 from insta_rs.sound.modes import level_of
-from insta_rs.steps import examples, make_smoother
-from insta_rs.tables.render import precision_note
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device
+from insta_rs.workflow.steps import examples, make_smoother
 
 
 def deployed_classifier(mode, smoother, params, dataset, knn_meta, selector, excluded, seed):

@@ -3,8 +3,8 @@ certifications ``certify/<model>/level<k>.tsv``, written as a certification TSV;
 levels whose certified validation predictions collapse onto few classes (insta_rs.collapse)."""
 
 from insta_rs.collapse import guarded_levels
-from insta_rs.integrity import run_step
 from insta_rs.sound.cascade import cascade_from_level_files
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

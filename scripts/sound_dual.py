@@ -1,8 +1,8 @@
 """The Dual RS certificate of every test example (insta_rs.sound.dual): the selector's certification and the
 classifier's at the selected level, radius min(R_sel, R_cls), written as a certification TSV."""
 
-from insta_rs.integrity import run_step
 from insta_rs.sound import dual
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

@@ -2,9 +2,9 @@
 setting (ball classifier, noncentral chi-square probabilities, no sampling); also
 ``python -m insta_rs.sound.falsify``."""
 
-from insta_rs.integrity import run_step
-from insta_rs.io import atomic_write_text
+from insta_rs.files import atomic_write_text
 from insta_rs.sound.falsify import describe, falsify
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

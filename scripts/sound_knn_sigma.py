@@ -5,11 +5,11 @@ metadata ``knn.json`` (k, r, sigma_b, reference distance m, input dimension, the
 import json
 
 from insta_rs.collapse import guarded_levels
-from insta_rs.integrity import run_step
-from insta_rs.io import atomic_write_text
-from insta_rs.job import job_dataset
+from insta_rs.files import atomic_write_text
 from insta_rs.sound.knn_sigma import assign_knn_sigma, guarded_sigma_max, training_tensors, write_assignment
-from insta_rs.steps import examples
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset
+from insta_rs.workflow.steps import examples
 
 
 def main(snakemake, logger) -> None:

@@ -4,10 +4,9 @@
 import json
 from pathlib import Path
 
-from insta_rs.integrity import run_step
-from insta_rs.io import read_certification
-from insta_rs.io import write_certification
+from insta_rs.certification.records import read_certification, write_certification
 from insta_rs.sound.semi_elastic import semi_elastic_frame
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

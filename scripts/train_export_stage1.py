@@ -1,7 +1,7 @@
 """A stage-I model as this model's final checkpoint: the "without fine-tuning" rows of Table 5."""
 
-from insta_rs.integrity import run_step
 from insta_rs.training.stages import export_stage1
+from insta_rs.workflow.integrity import run_step
 
 
 def main(snakemake, logger) -> None:

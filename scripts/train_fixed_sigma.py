@@ -1,8 +1,8 @@
 """Train a fixed-sigma baseline (Cohen: gaussian, SmoothAdv, MACER); resumes an interrupted run."""
 
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset, job_device
 from insta_rs.training.stages import train_fixed_sigma
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device
 
 
 def main(snakemake, logger) -> None:

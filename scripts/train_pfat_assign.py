@@ -1,9 +1,9 @@
 """PFAT: assign each training example the level with the largest label-based CR_hat among the levels it
 is predicted correctly at (grid search over all levels), timed."""
 
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset, job_device
 from insta_rs.training.stages import assign_pfat_levels
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device
 
 
 def main(snakemake, logger) -> None:

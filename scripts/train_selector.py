@@ -1,11 +1,11 @@
 """Train Dual RS's sigma selector on its labels with noise at sigma_sel (the stage's sigma); resumes an
 interrupted run."""
 
-from insta_rs.data import load_split
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset, job_device
+from insta_rs.data.datasets import load_split
 from insta_rs.sound import dual
 from insta_rs.training.config import parse_stage
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device
 
 
 def main(snakemake, logger) -> None:

@@ -1,9 +1,9 @@
 """Stage I of Insta-RS Train (Algorithm 2, per-example levels updated every L epochs) or of PFAT
 (random levels); resumes an interrupted run."""
 
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset, job_device
 from insta_rs.training.stages import train_stage1
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device
 
 
 def main(snakemake, logger) -> None:

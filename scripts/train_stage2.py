@@ -1,9 +1,9 @@
 """Stage II: fine-tune a stage-I model (Insta-RS or PFAT) with each example's level fixed; resumes an
 interrupted run."""
 
-from insta_rs.integrity import run_step
-from insta_rs.job import job_dataset, job_device
 from insta_rs.training.stages import train_stage2
+from insta_rs.workflow.integrity import run_step
+from insta_rs.workflow.job import job_dataset, job_device
 
 
 def main(snakemake, logger) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from insta_rs.analytic import LinearBinary
+from analytic import LinearBinary
 from tiny_workflow import COPY_IGNORE, REPO, snakemake
 
 torch.set_num_threads(1)

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from insta_rs.checkpoints import save_checkpoint
-from insta_rs.models import build_model
+from insta_rs.models.architectures import build_model
+from insta_rs.models.checkpoints import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW = r"^\| {name} \| ([\d,]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+|nan) \| [\d,]+ \|(( [\d.]+ ± [\d.]+ \|){{10}})"

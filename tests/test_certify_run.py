@@ -3,11 +3,12 @@ import logging
 import numpy as np
 import pytest
 
-from insta_rs.certify_run import certify_to_tsv
-from insta_rs.io import CERTIFY_COLUMNS, merge_tsvs, read_certification, row_problem, write_certification_rows
-from insta_rs.procedures import Cohen, Sequential
-from insta_rs.sequential import SequentialSettings
-from insta_rs.smoothing import Smoother
+from insta_rs.certification.procedures import Cohen, Sequential
+from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, row_problem, write_certification_rows
+from insta_rs.certification.runner import certify_to_tsv
+from insta_rs.certification.sequential import SequentialSettings
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.files import merge_tsvs
 
 
 def run(model, x, path, batch_size=1000, chunk=4, positions=None, record_time=False, procedure=Cohen()):

@@ -1,4 +1,4 @@
-"""Tests for insta_rs.checkpoints: our format round trip and strict loading of the published layouts."""
+"""Tests for insta_rs.models.checkpoints: our format round trip and strict loading of the published layouts."""
 
 from collections import OrderedDict
 from pathlib import Path
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from insta_rs import checkpoints
-from insta_rs.models import build_model, build_network
+from insta_rs.models import checkpoints
+from insta_rs.models.architectures import build_model, build_network
 
 torch.set_num_threads(1)
 

@@ -85,8 +85,8 @@ def test_collapse_tables_show_levels_by_class_and_flag_concentration(tmp_path):
     certified levels: the level whose certified predictions are all class 1 is flagged, the mixed one is not."""
     import pandas as pd
 
-    from insta_rs.io import write_certification
-    from insta_rs.tables.collapse import FLAG, levels_collapse_table, training_collapse_table
+    from insta_rs.certification.records import write_certification
+    from insta_rs.report.collapse_tables import FLAG, levels_collapse_table, training_collapse_table
 
     levels_dir = tmp_path / "levels"
     levels_dir.mkdir()

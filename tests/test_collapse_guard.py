@@ -11,15 +11,16 @@ import pytest
 import torch
 from torch import nn
 
-from insta_rs import analysis, search
+from insta_rs import analysis
+from insta_rs.certification.records import CERTIFY_COLUMNS
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.certification.stats import max_certifiable_p
 from insta_rs.collapse import collapse_guard, collapsed_levels
-from insta_rs.io import CERTIFY_COLUMNS
 from insta_rs.levels import level_sigma, sigma_levels
-from insta_rs.smoothing import Smoother
+from insta_rs.search import algorithms as search
 from insta_rs.sound import dual
 from insta_rs.sound.cascade import cascade_frame
 from insta_rs.sound.knn_sigma import guarded_sigma_max, knn_sigma
-from insta_rs.stats import max_certifiable_p
 
 N_LEVELS, SIGMA0, N0, N, ALPHA, SEED = 16, 0.25, 20, 200, 0.01, 0
 SHAPE = (1, 32, 32)  # 1024 pixels: the noise's mean square is sigma^2 within a few percent

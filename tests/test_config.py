@@ -8,13 +8,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from insta_rs.config_check import (REGISTRIES, ConfigError, check_config, load_schema, load_yaml, main,
-                                   merge, missing_local_files)
-from insta_rs.data import DATASETS
-from insta_rs.device import PRECISIONS
-from insta_rs.models import ARCHS, INPUT_LAYER_KINDS
-from insta_rs.protocols import how_keys
+from insta_rs.data.datasets import DATASETS
+from insta_rs.models.architectures import ARCHS, INPUT_LAYER_KINDS
+from insta_rs.runtime.device import PRECISIONS
 from insta_rs.sound import dual
+from insta_rs.workflow.config_check import (
+    REGISTRIES,
+    ConfigError,
+    check_config,
+    load_schema,
+    load_yaml,
+    main,
+    merge,
+    missing_local_files,
+)
+from insta_rs.workflow.protocols import how_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

@@ -1,4 +1,4 @@
-"""The bill before the run (insta_rs.cost, insta_rs.cost_report, insta_rs.calibrate, ``snakemake cost``): forward
+"""The bill before the run (insta_rs.cost.passes, insta_rs.cost.bill, insta_rs.cost.calibrate, ``snakemake cost``): forward
 passes counted by hand for the tiny config, job counts equal to the paper configs' dry runs, every job counted once
 per target, the published-timing hours of docs/paper-scale.md, the sequential ranges, the calibration's budget,
 and the command itself on a config whose data is not on disk."""
@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
-from insta_rs import cost_report
-from insta_rs.calibrate import Throughput, measure
-from insta_rs.config_check import check_config, load_yaml, merge
-from insta_rs.cost import RunCost, cost_alone_requested
-from insta_rs.layout import Layout
-from insta_rs.plan import Plan
-from insta_rs.training.methods import METHODS
 from test_paper_configs import CONFIGS, EXPECTED, load_config
+
+from insta_rs.cost import bill as cost_report
+from insta_rs.cost.calibrate import Throughput, measure
+from insta_rs.cost.passes import RunCost, cost_alone_requested
+from insta_rs.layout import Layout
+from insta_rs.training.methods import METHODS
+from insta_rs.workflow.config_check import check_config, load_yaml, merge
+from insta_rs.workflow.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

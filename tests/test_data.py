@@ -1,4 +1,4 @@
-"""Tests for insta_rs.data: digits splits, subsets, indexed items, the augment switch, errors for missing data."""
+"""Tests for insta_rs.data.datasets: digits splits, subsets, indexed items, the augment switch, errors for missing data."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from insta_rs import data
+from insta_rs.data import datasets as data
 
 DIGITS = {"name": "digits", "root": None, "num_classes": 10, "validation_size": 200, "test_subset": {"all": True}}
 

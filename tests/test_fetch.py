@@ -1,4 +1,4 @@
-"""Tests for insta_rs.fetch: loopback/local downloads, sha256, member extraction, catalog rules."""
+"""Tests for insta_rs.data.fetch: loopback/local downloads, sha256, member extraction, catalog rules."""
 
 import functools
 import hashlib
@@ -12,8 +12,9 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from insta_rs import checkpoints, fetch, sums
-from insta_rs.models import build_network
+from insta_rs.data import fetch, sums
+from insta_rs.models import checkpoints
+from insta_rs.models.architectures import build_network
 
 torch.set_num_threads(1)
 

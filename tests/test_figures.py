@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from test_tables import N_LEVELS, SIGMA0, write_synthetic_results
 
-from insta_rs import analysis, figures
+from insta_rs import analysis
 from insta_rs.layout import Layout
+from insta_rs.report import figures
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""GPU slots (insta_rs.gpu_slots): every GPU job on one machine gets a device of its own, tested without a GPU.
+"""GPU slots (insta_rs.runtime.gpu_slots): every GPU job on one machine gets a device of its own, tested without a GPU.
 
 Claimants are separate processes, as workflow jobs are, over simulated devices (``INSTA_RS_SIMULATE_GPUS``) with a
 lock directory of the test's own. Then a real workflow run of the tiny config under 3 simulated devices: every
@@ -19,16 +19,16 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-
-from insta_rs import gpu_slots
-from insta_rs.device import device_kind
-from insta_rs.job import job_device
 from tiny_workflow import copy_workdir, planned_jobs, snakemake
+
+from insta_rs.runtime import gpu_slots
+from insta_rs.runtime.device import device_kind
+from insta_rs.workflow.job import job_device
 
 CLAIMANT = """
 import json, logging, os, sys, time
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-from insta_rs import gpu_slots
+from insta_rs.runtime import gpu_slots
 slot = gpu_slots.claim(poll_s=0.05, say_every_s=0.2)
 print(json.dumps({"entry": slot and slot.entry, "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
                   "got": time.time()}), flush=True)
@@ -154,7 +154,7 @@ def test_a_job_given_a_gpu_claims_a_slot_and_logs_it(tmp_path, monkeypatch, capl
     monkeypatch.setenv(gpu_slots.SIMULATE_ENV, "2")
     monkeypatch.setenv(gpu_slots.SLOTS_DIR_ENV, str(tmp_path))
     job = SimpleNamespace(config={"device": "cpu"}, params=SimpleNamespace(device="cpu"), resources={"gpu": 1})
-    with caplog.at_level("INFO", logger="insta_rs.job"):
+    with caplog.at_level("INFO", logger="insta_rs.workflow.job"):
         assert job_device(job).type == "cpu"
     assert "device: cpu, holding simulated GPU 0 (1 of the 2 visible: 0,1)" in caplog.text
     assert "the job computes on the cpu" in caplog.text

@@ -1,4 +1,4 @@
-"""Tests for insta_rs.integrity on files made here (the workflow tests damage a real run: test_results_folder.py):
+"""Tests for insta_rs.workflow.integrity on files made here (the workflow tests damage a real run: test_results_folder.py):
 a job's inputs verified (intact, this run's protocol, made from the results here), its outputs sealed, the run's
 folder checked at the start of a run. Each check is shown to pass on what the workflow wrote (negative control)."""
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from insta_rs.config_check import check_config, merge
-from insta_rs.integrity import ResultError, check_results, seal_outputs, verify_inputs
-from insta_rs.protocols import Protocols
-from insta_rs.seal import read_seal, seal_path
+from insta_rs.workflow.config_check import check_config, merge
+from insta_rs.workflow.integrity import ResultError, check_results, seal_outputs, verify_inputs
+from insta_rs.workflow.protocols import Protocols
+from insta_rs.workflow.seal import read_seal, seal_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -35,7 +35,7 @@ def run(tmp_path, monkeypatch):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text)
     seal_outputs([checkpoint], protocols, protocols.of(checkpoint), {}, "insta_stage2")
-    inputs = verify_inputs([checkpoint, "src/insta_rs/io.py"], protocols)  # code is no result: not verified
+    inputs = verify_inputs([checkpoint, "src/insta_rs/files.py"], protocols)  # code is no result: not verified
     seal_outputs([level], protocols, protocols.of(level), inputs, "merge_levels")
     return protocols, checkpoint, level
 

@@ -3,8 +3,9 @@ import os
 import pytest
 
 from insta_rs.analysis import bonferroni_frame
-from insta_rs.io import atomic_write, parse_time, read_certification
-from insta_rs.stats import pA_lower_bound
+from insta_rs.certification.records import parse_time, read_certification
+from insta_rs.certification.stats import pA_lower_bound
+from insta_rs.files import atomic_write
 
 COHEN = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t3\t3\t0.537\t1\t0:02:32.717239\n20\t8\t-1\t0.0\t0\t0:00:15.1\n"
 SMOOTHADV = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t3\t3\t0.5371\t1\t15.2031\n"

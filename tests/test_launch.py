@@ -1,7 +1,7 @@
-"""Tests for insta_rs.launch's run lock (the workflow test starts two real runs at the same moment:
+"""Tests for insta_rs.workflow.launch's run lock (the workflow test starts two real runs at the same moment:
 test_results_folder.py)."""
 
-from insta_rs import launch
+from insta_rs.workflow import launch
 
 
 def test_the_run_lock_is_held_until_released_and_refused_meanwhile(tmp_path):

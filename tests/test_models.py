@@ -1,9 +1,9 @@
-"""Tests for insta_rs.models: parameter counts, published module names, input layers, shapes."""
+"""Tests for insta_rs.models.architectures: parameter counts, published module names, input layers, shapes."""
 
 import pytest
 import torch
 
-from insta_rs.models import ARCHS, build_model
+from insta_rs.models.architectures import ARCHS, build_model
 
 torch.set_num_threads(1)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from insta_rs.config_check import check_config, load_yaml, merge
-from insta_rs.fetch import member_info
+from insta_rs.data.fetch import member_info
+from insta_rs.workflow.config_check import check_config, load_yaml, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -164,7 +164,7 @@ def test_parse_job_stats():
 @pytest.mark.parametrize("name", sorted(PAPER_TABLES))
 def test_every_paper_row_is_reproduced(name):
     config = load_config(name)
-    paper = yaml.safe_load(resources.files("insta_rs").joinpath("paper_numbers.yaml").read_text())
+    paper = yaml.safe_load(resources.files("insta_rs.report").joinpath("paper_numbers.yaml").read_text())
     referenced = {row["paper_row"] for table in config["tables"].values() for row in table["rows"]
                   if "paper_row" in row}
     wanted = {f"{table}/{row}" for table in PAPER_TABLES[name] for row in paper[table]["rows"]}

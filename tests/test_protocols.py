@@ -1,4 +1,4 @@
-"""Tests for insta_rs.protocols (every rule's params and the protocol of every result, from the config alone) and
+"""Tests for insta_rs.workflow.protocols (every rule's params and the protocol of every result, from the config alone) and
 for the inverse of insta_rs.layout's path methods that it relies on."""
 
 import copy
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from insta_rs.config_check import check_config, load_yaml, merge
 from insta_rs.layout import Layout, ResultPath, protocol_key
-from insta_rs.protocols import Protocols, canonical
+from insta_rs.workflow.config_check import check_config, load_yaml, merge
+from insta_rs.workflow.protocols import Protocols, canonical
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

@@ -13,9 +13,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from tiny_workflow import (TINY_CONFIG, copy_workdir, overlay_file, planned_jobs, snakemake, snakemake_command,
-                           tiny_config)
+from tiny_workflow import (
+    TINY_CONFIG,
+    copy_workdir,
+    overlay_file,
+    planned_jobs,
+    snakemake,
+    snakemake_command,
+    tiny_config,
+)
 
 RUN = Path("results/tiny")
 LEVEL = RUN / "certify/insta/level2.tsv"
@@ -121,7 +127,7 @@ def reordered(value, order):
 
 @pytest.mark.parametrize("order", ["sorted", "reversed", "defaults written out"])
 def test_the_same_protocol_in_another_key_order_plans_nothing(tiny_run, tmp_path, order):
-    from insta_rs.config_check import check_config
+    from insta_rs.workflow.config_check import check_config
 
     config = tiny_config(tiny_run)
     if order == "defaults written out":

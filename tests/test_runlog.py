@@ -2,7 +2,7 @@
 
 import logging
 
-from insta_rs import runlog
+from insta_rs.runtime import runlog
 
 
 def test_recovered_items_count_as_done_but_not_in_the_rate(monkeypatch, caplog):

@@ -1,4 +1,4 @@
-"""Tests for insta_rs.seal: a seal records what was written, and every kind of later change is found and described
+"""Tests for insta_rs.workflow.seal: a seal records what was written, and every kind of later change is found and described
 (negative controls: the untouched file passes, each damage is caught)."""
 
 import json
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from insta_rs import seal
-from insta_rs.io import set_aside
+from insta_rs.files import set_aside
+from insta_rs.workflow import seal
 
 ROWS = "idx\tlabel\tpredict\tradius\n" + "".join(f"{i}\t{i % 10}\t{i % 10}\t0.{i:03d}\n" for i in range(20))
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from insta_rs import search
-from insta_rs.smoothing import Smoother
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.search import algorithms as search
 
 
 def peaked(peaks: np.ndarray):

@@ -1,4 +1,4 @@
-"""Sequential CERTIFY (:mod:`insta_rs.sequential`): settings and schedule; validity computed exactly by
+"""Sequential CERTIFY (:mod:`insta_rs.certification.sequential`): settings and schedule; validity computed exactly by
 dynamic programming, with a negative control the same check rejects; the batched engine's false-certificate
 rate on a classifier whose smoothed probability is known in closed form; the cap bound; and results that
 do not depend on the batch size or the order of the examples."""
@@ -8,15 +8,22 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from analytic import LinearBinary
 from scipy.stats import binom, norm
 
-from insta_rs.analytic import LinearBinary
-from insta_rs.noise import NOISE_BLOCK
-from insta_rs.procedures import Cohen, Sequential, procedure_from_config, procedure_from_label
-from insta_rs.sequential import (MODES, TABLE_RADII, Reading, Schedule, SequentialRule, SequentialSettings,
-                                 false_certificate_probability)
-from insta_rs.smoothing import ABSTAIN, Smoother
-from insta_rs.stats import pA_lower_bound
+from insta_rs.certification.noise import NOISE_BLOCK
+from insta_rs.certification.procedures import Cohen, Sequential, procedure_from_config, procedure_from_label
+from insta_rs.certification.sequential import (
+    MODES,
+    TABLE_RADII,
+    Reading,
+    Schedule,
+    SequentialRule,
+    SequentialSettings,
+    false_certificate_probability,
+)
+from insta_rs.certification.smoothing import ABSTAIN, Smoother
+from insta_rs.certification.stats import pA_lower_bound
 
 # pA exactly at certified thresholds (sigma = 1): 1/2 (radius 0), Phi(r) for table radii r, and near the cap
 # of N = 5000 (alpha ** (1 / N) = 0.9986 at alpha = 0.001)

@@ -5,10 +5,10 @@ import pytest
 import torch
 from scipy.stats import norm
 
+from insta_rs.certification.noise import ESTIMATION, NOISE_BLOCK, draw_block, noise_blocks, noise_key
+from insta_rs.certification.smoothing import ABSTAIN, Smoother
 from insta_rs.levels import sigma_levels
-from insta_rs.noise import ESTIMATION, NOISE_BLOCK, draw_block, noise_blocks, noise_key
-from insta_rs.runlog import Progress
-from insta_rs.smoothing import ABSTAIN, Smoother
+from insta_rs.runtime.runlog import Progress
 
 
 def test_sigma_levels_are_cascading():
@@ -130,7 +130,7 @@ def test_common_noise_couples_levels_and_independent_noise_does_not(linear_model
 def test_eq4_is_one_implementation_at_test_and_training_time(linear_model, linear_inputs):
     """Training's soft scores (noise from the training loop) and the Smoother's (keyed noise) are the same
     function: fed the same noise vectors they agree exactly."""
-    from insta_rs.noise import SEARCH
+    from insta_rs.certification.noise import SEARCH
     from insta_rs.training.soft import level_soft_scores
 
     x, idx, sigma = linear_inputs[:6], np.arange(6), 0.4

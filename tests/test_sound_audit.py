@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.certification.stats import max_certifiable_p
 from insta_rs.levels import sigma_levels
-from insta_rs.smoothing import Smoother
 from insta_rs.sound import audit
 from insta_rs.sound.falsify import ball_probability, cascade_along, insta_rs_rule
-from insta_rs.stats import max_certifiable_p
 
 DIM = 8
 

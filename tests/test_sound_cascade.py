@@ -5,10 +5,16 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from insta_rs.io import CERTIFY_COLUMNS, read_certification, write_certification
-from insta_rs.sound.cascade import (ABSTAIN, LevelBounds, bounds_from_counts, cascade_frame, cascade_from_bounds,
-                                    cascade_from_level_files)
-from insta_rs.stats import p_upper_bound, pA_lower_bound
+from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, write_certification
+from insta_rs.certification.stats import p_upper_bound, pA_lower_bound
+from insta_rs.sound.cascade import (
+    ABSTAIN,
+    LevelBounds,
+    bounds_from_counts,
+    cascade_frame,
+    cascade_from_bounds,
+    cascade_from_level_files,
+)
 
 SIGMA = np.array([1.0, 0.5, 0.25])
 

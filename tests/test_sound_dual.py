@@ -15,16 +15,15 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from insta_rs.data import TensorImageDataset
-from insta_rs.io import read_certification, write_certification
+from insta_rs.certification.records import read_certification, write_certification
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.certification.stats import cohen_radius, max_certifiable_p, pA_lower_bound
+from insta_rs.data.datasets import TensorImageDataset
 from insta_rs.levels import sigma_levels
-from insta_rs.models import build_model
-from insta_rs.smoothing import Smoother
+from insta_rs.models.architectures import build_model
 from insta_rs.sound import audit, dual
 from insta_rs.sound.falsify import ball_probability, dual_along, falsify, violations_along
-from insta_rs.stats import cohen_radius, max_certifiable_p, pA_lower_bound
 from insta_rs.training.config import parse_stage
-
 
 ALPHA = 0.1
 TRIALS = 4000

@@ -5,10 +5,20 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from insta_rs.certification.stats import max_certifiable_p
 from insta_rs.levels import sigma_levels
-from insta_rs.sound.falsify import (CLASS_A, CLASS_B, ball_probability, cascade_along, describe, falsify,
-                                    find_counterexample, insta_rs_rule, semi_elastic_along, violations_along)
-from insta_rs.stats import max_certifiable_p
+from insta_rs.sound.falsify import (
+    CLASS_A,
+    CLASS_B,
+    ball_probability,
+    cascade_along,
+    describe,
+    falsify,
+    find_counterexample,
+    insta_rs_rule,
+    semi_elastic_along,
+    violations_along,
+)
 
 DIM, RHO = 3072, 60.0
 SIGMAS = sigma_levels(0.25, 16)

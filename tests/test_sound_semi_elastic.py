@@ -7,12 +7,11 @@ import pytest
 import torch
 from scipy.stats import ncx2, norm
 
-from insta_rs.io import CERTIFY_COLUMNS, read_certification
+from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, write_certification
+from insta_rs.certification.stats import pA_lower_bound
 from insta_rs.sound import semi_elastic
-from insta_rs.io import write_certification
 from insta_rs.sound.knn_sigma import assign_knn_sigma, knn_distance, knn_sigma, reference_distance, training_tensors
 from insta_rs.sound.semi_elastic import endpoint_bound, semi_elastic_frame, semi_elastic_radius, worst_case_probability
-from insta_rs.stats import pA_lower_bound
 
 
 @pytest.mark.parametrize("pA,sigma,dim", [(0.6, 0.25, 64), (0.99, 0.5, 3072), (0.99993, 1.0, 3072)])

@@ -14,9 +14,9 @@ import pytest
 from scipy.stats import norm
 
 from insta_rs.analysis import oracle_envelope
+from insta_rs.certification.stats import cohen_radius, pA_lower_bound
 from insta_rs.levels import sigma_levels
 from insta_rs.sound.cascade import bounds_from_counts, cascade_from_bounds
-from insta_rs.stats import cohen_radius, pA_lower_bound
 
 ALPHA = 0.05
 TRIALS = 4000

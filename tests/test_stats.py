@@ -3,8 +3,14 @@ import pytest
 from scipy.stats import beta, norm
 from statsmodels.stats.proportion import proportion_confint
 
-from insta_rs.stats import (cohen_radius, max_certifiable_p, p_upper_bound, pA_lower_bound, phi_inv_clamped,
-                            predict_pvalue)
+from insta_rs.certification.stats import (
+    cohen_radius,
+    max_certifiable_p,
+    p_upper_bound,
+    pA_lower_bound,
+    phi_inv_clamped,
+    predict_pvalue,
+)
 
 
 @pytest.mark.parametrize("nA,n,alpha", [(990, 1000, 0.001), (100000, 100000, 0.001), (51, 100, 0.05), (1, 10, 0.01)])

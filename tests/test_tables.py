@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 import torch
 
+from insta_rs.certification.records import CERTIFY_COLUMNS, format_certify_row, read_certification
+from insta_rs.certification.records import write_certification as write_frame
+from insta_rs.certification.stats import cohen_radius, pA_lower_bound
 from insta_rs.collapse import collapse_guard
-from insta_rs.figures import load_levels
 from insta_rs.layout import Layout
-from insta_rs.tables import b3, build, paper, render, rows, speed
-from insta_rs.io import CERTIFY_COLUMNS, format_certify_row, read_certification
-from insta_rs.io import write_certification as write_frame
+from insta_rs.report import b3, build, paper, render, rows, speed
+from insta_rs.report.figures import load_levels
 from insta_rs.sound.cascade import cascade_from_level_files
 from insta_rs.sound.semi_elastic import semi_elastic_frame
-from insta_rs.stats import cohen_radius, pA_lower_bound
 from insta_rs.training import stages
 
 GOLDEN = Path(__file__).parent / "golden"

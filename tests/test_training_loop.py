@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from insta_rs.data import IndexedDataset, TensorImageDataset
+from insta_rs.data.datasets import IndexedDataset, TensorImageDataset
 from insta_rs.training.config import parse_stage
 from insta_rs.training.loop import LevelPolicy, train_stage
 
@@ -100,7 +100,7 @@ def test_a_damaged_partial_checkpoint_is_set_aside_and_training_restarts(tmp_pat
 def test_a_long_epoch_logs_its_progress_within_the_epoch(tmp_path, monkeypatch, caplog):
     """Each batch is made to take a minute (the progress clock advances 61 s per reading): every batch of the
     3 epochs logs a line with rate and ETA, and the level-update epochs say so."""
-    from insta_rs import runlog
+    from insta_rs.runtime import runlog
 
     clock = iter(range(0, 10**6, 61))
     monkeypatch.setattr(runlog.time, "monotonic", lambda: float(next(clock)))

@@ -20,12 +20,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from tiny_workflow import (
+    REPO,
+    SNAKEMAKE,
+    TINY_CONFIG,
+    configured_tables_and_figures,
+    copy_workdir,
+    overlay_file,
+    planned_jobs,
+    snakemake,
+    snakemake_command,
+    tables_and_figures,
+    tiny_config,
+)
 
-from insta_rs.device import gpu_visible
-from insta_rs.io import read_certification
-from tiny_workflow import (REPO, SNAKEMAKE, TINY_CONFIG, configured_tables_and_figures,
-                           copy_workdir, overlay_file, planned_jobs, snakemake, snakemake_command, tables_and_figures,
-                           tiny_config)
+from insta_rs.certification.records import read_certification
+from insta_rs.runtime.device import gpu_visible
 
 # Merged over the tiny config (a second --configfile: `--config certify={n: 1000}` would pass the number
 # as a string, which the schema rejects): enough samples that certifying takes seconds and can be
@@ -293,6 +303,7 @@ def test_report_has_every_table_figure_and_sound_result_with_captions(tiny_run, 
 def requirement_closure(distribution: str, extras: tuple[str, ...] = ()) -> set[str]:
     """Names of the installed distributions that ``pip install distribution[extras]`` pulls in."""
     from importlib import metadata
+
     from packaging.requirements import Requirement
 
     seen, todo = set(), [(distribution, extras)]

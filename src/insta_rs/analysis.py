@@ -1,6 +1,6 @@
 """Metrics over certification results: certified accuracy, ACR, and the ACR definitions of Table 2.
 
-Every function takes certification frames as read by :func:`insta_rs.io.read_certification`
+Every function takes certification frames as read by :func:`insta_rs.certification.records.read_certification`
 (one row per test example, columns at least ``idx label predict radius correct``). An abstention
 (``predict = -1``) and a wrong prediction both count as not certified.
 
@@ -16,8 +16,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from insta_rs.procedures import CountBounds, Procedure, procedure_from_label
-from insta_rs.stats import cohen_radius
+from insta_rs.certification.procedures import CountBounds, Procedure, procedure_from_label
+from insta_rs.certification.stats import cohen_radius
 
 
 def certified_accuracy(frame: pd.DataFrame, radii: Sequence[float]) -> np.ndarray:
@@ -118,7 +118,7 @@ def procedure_of(frame: pd.DataFrame) -> Procedure:
 @dataclass(frozen=True)
 class RecordedCounts:
     """What a certification frame's counts support: its procedure, the bounds at any level from its counts
-    (:meth:`insta_rs.procedures.Procedure.bounds`) and the samples each example used."""
+    (:meth:`insta_rs.certification.procedures.Procedure.bounds`) and the samples each example used."""
 
     procedure: Procedure
     bounds: CountBounds
@@ -151,7 +151,7 @@ class RecordedCounts:
 def recertified_frame(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """The certification of the same counts at another ``alpha`` (at most the frame's): ``pA_lower`` is the
     procedure's bound at ``alpha`` from the recorded counts (fixed N: ``CP_lower(nA, N, alpha)``; sequential: the
-    stopping round's bound with every round's level scaled, :mod:`insta_rs.sequential`), ``radius = sigma *
+    stopping round's bound with every round's level scaled, :mod:`insta_rs.certification.sequential`), ``radius = sigma *
     PhiInv(pA_lower)`` as the procedure reports it, abstain (predict -1, radius 0, wrong) where ``pA_lower < 1/2``.
 
     Fixed-N CERTIFY's counts do not depend on alpha (the selected class and ``nA`` come from the N0 and N samples

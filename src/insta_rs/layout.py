@@ -143,7 +143,7 @@ class Layout:
         return self.path("figures", f"{name}.{extension}")
 
     def cost_report(self) -> str:
-        """What the run costs, written by ``snakemake cost`` before the run (insta_rs.cost)."""
+        """What the run costs, written by ``snakemake cost`` before the run (insta_rs.cost.passes)."""
         return self.path("cost.md")
 
     # ------------------------------------------------------------------------------------- logs, benchmarks

@@ -1,6 +1,6 @@
 """Result tables (config ``tables``, with companions of per-instance rows), figures (config ``figures``), the
 Appendix B.3 table (config ``analysis.b3``) and the training-speed table, from the certification, search and
-training results. What each reads: insta_rs.plan."""
+training results. What each reads: insta_rs.workflow.plan."""
 
 
 rule table:
@@ -10,7 +10,7 @@ rule table:
     input:
         results=lambda wildcards: PLAN.table_inputs(wildcards.table),
         code=package_code("make_table.py"),
-        paper=package_data("paper_numbers.yaml"),
+        paper=package_data("report/paper_numbers.yaml"),
     output:
         **{extension: report(LAYOUT.table("{table}", extension), caption="../report/table.rst", category="Tables",
                              subcategory="{table}", labels={"table": "{table}", "format": FORMATS[extension]})
@@ -28,7 +28,7 @@ rule table:
 
 
 rule figure:
-    """A configured figure of a kind of insta_rs.figures.FIGURE_KINDS (Figures 1(a), 1(c), 3(a)(b), 3(c))."""
+    """A configured figure of a kind of insta_rs.report.figures.FIGURE_KINDS (Figures 1(a), 1(c), 3(a)(b), 3(c))."""
     input:
         results=lambda wildcards: PLAN.figure_inputs(wildcards.figure),
         code=package_code("make_figure.py"),

@@ -2,7 +2,7 @@
 
 Functions and constants only (no rules), as the Snakemake linter expects of shared code. Every result path
 comes from ``LAYOUT`` (insta_rs.layout); what a run makes and what each target reads from ``PLAN``
-(insta_rs.plan); every rule's ``params`` from ``PROTOCOLS.params(<rule>)`` (insta_rs.protocols): what its result
+(insta_rs.workflow.plan); every rule's ``params`` from ``PROTOCOLS.params(<rule>)`` (insta_rs.workflow.protocols): what its result
 depends on (the protocol), never how it is computed. The config keys marked ``how: true`` in the schema (batch
 sizes, shards, locations, the device index) are read by the scripts from ``snakemake.config`` and re-run nothing.
 """
@@ -10,13 +10,13 @@ sizes, shards, locations, the device index) are read by the scripts from ``snake
 import os
 import re
 
-from insta_rs import gpu_slots
-from insta_rs.code_deps import package_sources
-from insta_rs.device import device_kind
+from insta_rs.runtime import gpu_slots
+from insta_rs.workflow.code_deps import package_sources
+from insta_rs.runtime.device import device_kind
 from insta_rs.layout import protocol_key
-from insta_rs.protocols import Protocols
+from insta_rs.workflow.protocols import Protocols
 
-# What every job computes (its params) and every result's protocol: insta_rs.protocols, from the config alone.
+# What every job computes (its params) and every result's protocol: insta_rs.workflow.protocols, from the config alone.
 PROTOCOLS = Protocols.of_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 LAYOUT = PROTOCOLS.layout
 PLAN = PROTOCOLS.plan
@@ -24,7 +24,7 @@ LEVELS = PLAN.all_levels
 DUAL = config["sound"]["dual"]
 # GPU rules ask for one GPU when the device kind is cuda (or when GPUs are simulated for tests); the Snakefile sets
 # the global `gpu` resource to the machine's visible GPUs and each job claims a device of its own
-# (insta_rs.gpu_slots), while CPU jobs run beside them.
+# (insta_rs.runtime.gpu_slots), while CPU jobs run beside them.
 GPUS = int(device_kind(config["device"]) == "cuda" or gpu_slots.simulated_count() > 0)
 
 

@@ -3,12 +3,12 @@ value after it). No data or checkpoint is needed on disk (the Snakefile skips th
 
 
 rule cost:
-    """Forward passes and device time of every rule and every table of the config (insta_rs.cost), from a short
-    calibration of each architecture on this machine (insta_rs.calibrate); writes results/<run>/cost.md and
+    """Forward passes and device time of every rule and every table of the config (insta_rs.cost.passes), from a short
+    calibration of each architecture on this machine (insta_rs.cost.calibrate); writes results/<run>/cost.md and
     prints it. No output files, so it runs whenever it is asked for."""
     input:
         code=package_code("cost.py"),
-        reference=package_data("cost_reference.yaml"),
+        reference=package_data("cost/reference.yaml"),
     log:
         LAYOUT.log("cost.log"),
     params:

@@ -4,7 +4,7 @@ extracted folder or checkpoint file, nothing is downloaded."""
 
 
 rule fetch_pretrained:
-    """Download archive ``{source}`` of insta_rs/pretrained.yaml (Google Drive through gdown): a body shorter or
+    """Download archive ``{source}`` of insta_rs/models/pretrained.yaml (Google Drive through gdown): a body shorter or
     longer than announced is an error, and the archive is checked against the catalog's or the config's sha256,
     else the one its first download recorded in resources/pretrained/SHA256SUMS (else it is recorded there). No
     code or catalog inputs on purpose: an edit must not trigger a multi-GB download again; delete the archive to
@@ -28,7 +28,7 @@ rule import_pretrained:
     input layer must match the catalog (a wrong input layer silently gives wrong predictions)."""
     input:
         foreign=foreign_checkpoint,
-        catalog=package_data("pretrained.yaml"),
+        catalog=package_data("models/pretrained.yaml"),
         code=package_code("import_pretrained.py"),
     output:
         model=LAYOUT.checkpoint("{model}"),

@@ -4,10 +4,10 @@ params as the jobs it merges, and shard files are temporary, so a result's recor
 on how many shards made it: changing the shard count re-runs nothing. The tracked settings are one param,
 ``tracked``, so that a merge derived with ``use rule`` replaces its parent's whole (Snakemake merges params key
 by key: the search's merge would otherwise also track the certification's settings). A merge verifies the
-shards' seals and seals what it writes (insta_rs.integrity.merge_step).
+shards' seals and seals what it writes (insta_rs.workflow.integrity.merge_step).
 """
 
-from insta_rs.integrity import merge_step
+from insta_rs.workflow.integrity import merge_step
 
 
 

@@ -9,4 +9,7 @@
 - :mod:`.modes`        the mode names and the result files that hold them
 
 ``docs/what-the-numbers-mean.md`` says which number certifies what.
+
+Imports :mod:`insta_rs.certification`, :mod:`insta_rs.search`, :mod:`insta_rs.training` (Dual RS's selector),
+:mod:`insta_rs.analysis`, :mod:`insta_rs.collapse`, :mod:`insta_rs.data` and the layers below.
 """

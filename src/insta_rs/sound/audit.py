@@ -30,14 +30,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from insta_rs import search
+from insta_rs.certification.noise import ESTIMATION, SELECTION
+from insta_rs.certification.smoothing import Smoother
 from insta_rs.levels import sigma_levels
-from insta_rs.noise import ESTIMATION, SELECTION
-from insta_rs.runlog import Progress
-from insta_rs.smoothing import Smoother
-
-from .cascade import bounds_from_counts, cascade_from_bounds
-from .knn_sigma import knn_distance, knn_sigma
+from insta_rs.runtime.runlog import Progress
+from insta_rs.search import algorithms as search
+from insta_rs.sound.cascade import bounds_from_counts, cascade_from_bounds
+from insta_rs.sound.knn_sigma import knn_distance, knn_sigma
 
 logger = logging.getLogger(__name__)
 

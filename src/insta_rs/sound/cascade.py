@@ -39,7 +39,7 @@ estimation samples; ``nA_j`` is the estimation count of ``c_hat_j``.
   ``m = nB_j`` if ``c_hat_j = c`` (then also ``min(., 1 - L_j)``) and ``m = max(nA_j, nB_j)`` otherwise.
 
 Under the sequential procedure every bound is the stopping round's at the per-level share of alpha
-(:mod:`insta_rs.sequential`: each round's level scaled), valid whatever round a level's certification stopped at;
+(:mod:`insta_rs.certification.sequential`: each round's level scaled), valid whatever round a level's certification stopped at;
 the level certifications settle the cascade's reading (share ``1/(2K)``, thresholds shifted by ``PhiInv(p0)``), and
 the reported radius is floored to the table radii in decision mode.
 """
@@ -55,9 +55,9 @@ import pandas as pd
 from scipy.stats import norm
 
 from insta_rs.analysis import RecordedCounts, aligned_levels
-from insta_rs.io import read_certification, write_certification
-from insta_rs.procedures import CountBounds
-from insta_rs.stats import p_upper_bound, pA_lower_bound
+from insta_rs.certification.procedures import CountBounds
+from insta_rs.certification.records import read_certification, write_certification
+from insta_rs.certification.stats import p_upper_bound, pA_lower_bound
 
 ABSTAIN = -1
 UNKNOWN_CLASS = -1

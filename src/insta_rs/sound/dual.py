@@ -59,17 +59,18 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from insta_rs import search
 from insta_rs.analysis import aligned_levels, certification_alpha, recertified_frame
+from insta_rs.certification.noise import SEARCH
+from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, write_certification
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.certification.stats import phi_inv_clamped
 from insta_rs.collapse import class_level_counts, format_class_level_counts
-from insta_rs.data import load_split
-from insta_rs.device import autocast_dtype
-from insta_rs.io import CERTIFY_COLUMNS, atomic_write, read_certification, write_certification
+from insta_rs.data.datasets import load_split
+from insta_rs.files import atomic_write
 from insta_rs.levels import sigma_levels
-from insta_rs.noise import SEARCH
-from insta_rs.runlog import Progress
-from insta_rs.smoothing import Smoother
-from insta_rs.stats import phi_inv_clamped
+from insta_rs.runtime.device import autocast_dtype
+from insta_rs.runtime.runlog import Progress
+from insta_rs.search import algorithms as search
 from insta_rs.training.config import StageConfig
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
 
@@ -267,7 +268,7 @@ def classifier_from_levels(level_frames: Mapping[int, pd.DataFrame], assignment:
     Under fixed-N CERTIFY identical to certifying afresh at the assigned sigma with the level files' seed, N0, N
     and ``alpha``: CERTIFY's noise is keyed by (seed, idx, stream), its counts do not depend on alpha, and the level
     is chosen from the selector's samples only. Under the sequential procedure the bound at ``alpha`` is the
-    stopping round's (:mod:`insta_rs.sequential`), valid as the level's stopping rule looked at its own samples only.
+    stopping round's (:mod:`insta_rs.certification.sequential`), valid as the level's stopping rule looked at its own samples only.
     """
     aligned = aligned_levels({k: level_frames[k] for k in sorted(set(assignment["level"]))})
     by_idx = assignment.set_index("idx")["level"]
@@ -309,7 +310,7 @@ def dual_frame(selector: pd.DataFrame, classifier: pd.DataFrame, levels: Sequenc
     sigma_sel: ``predict``/``c_hat`` = candidate index) and the classifier's at the assigned sigma
     (:func:`selector_assignment`; certified afresh or :func:`classifier_from_levels`).
 
-    Columns: :data:`insta_rs.io.CERTIFY_COLUMNS` (the classifier's ``label sigma pA_lower c_hat nA nB n0A n0 n
+    Columns: :data:`insta_rs.certification.records.CERTIFY_COLUMNS` (the classifier's ``label sigma pA_lower c_hat nA nB n0A n0 n
     seed``; ``predict`` and ``radius`` from :func:`combine`; ``time`` summed; ``alpha = alpha_sel + alpha_cls``,
     the family-wise alpha), then :data:`EXTRA_COLUMNS`. Checks that both files certify the same examples, that
     each classifier sigma is the selected candidate's and that the two used different noise seeds.

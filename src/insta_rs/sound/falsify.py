@@ -23,13 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import ncx2, norm
 
+from insta_rs.certification.stats import max_certifiable_p, phi_inv_clamped
 from insta_rs.levels import sigma_levels
-from insta_rs.stats import max_certifiable_p, phi_inv_clamped
-
-from .cascade import LevelBounds, cascade_from_bounds
-from .dual import DualCertificate, combine
-from .knn_sigma import knn_sigma
-from .semi_elastic import semi_elastic_radius
+from insta_rs.sound.cascade import LevelBounds, cascade_from_bounds
+from insta_rs.sound.dual import DualCertificate, combine
+from insta_rs.sound.knn_sigma import knn_sigma
+from insta_rs.sound.semi_elastic import semi_elastic_radius
 
 CLASS_A, CLASS_B = 0, 1
 

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from insta_rs.data import load_split
-from insta_rs.io import atomic_write
+from insta_rs.data.datasets import load_split
+from insta_rs.files import atomic_write
 from insta_rs.levels import level_sigma
-from insta_rs.runlog import Progress
+from insta_rs.runtime.runlog import Progress
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,10 @@
 - :mod:`~insta_rs.training.pfat`: the PFAT baseline's random levels and grid assignment;
 - :mod:`~insta_rs.training.loop`: the resumable loop that runs every stage; :mod:`~insta_rs.training.stages`:
   one function per workflow step;
-- :mod:`~insta_rs.training.config`, :mod:`~insta_rs.training.levels`: settings and level bookkeeping.
+- :mod:`~insta_rs.training.config`, :mod:`~insta_rs.training.example_levels`: settings and level bookkeeping.
 
 Kept free of imports, so that the torch-free registry can be read without loading torch.
+
+Imports :mod:`insta_rs.certification`, :mod:`insta_rs.data`, :mod:`insta_rs.models`, :mod:`insta_rs.collapse` and
+the layers below.
 """

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from insta_rs.smoothing import per_example
+from insta_rs.certification.smoothing import per_example
 
 
 def gaussian_loss(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor,

@@ -29,14 +29,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from insta_rs.device import autocast
-from insta_rs.checkpoints import load_checkpoint, save_checkpoint
 from insta_rs.collapse import class_level_counts, format_class_level_counts
-from insta_rs.io import atomic_write, set_aside
-from insta_rs.runlog import Progress
+from insta_rs.files import atomic_write, set_aside
+from insta_rs.models.checkpoints import load_checkpoint, save_checkpoint
+from insta_rs.runtime.device import autocast
+from insta_rs.runtime.runlog import Progress
 from insta_rs.training.config import StageConfig
+from insta_rs.training.example_levels import level_histogram, levels_to_sigma, write_levels_tsv
 from insta_rs.training.methods import METHODS
-from insta_rs.training.levels import level_histogram, levels_to_sigma, write_levels_tsv
 from insta_rs.training.pfat import random_levels
 from insta_rs.training.sigma_update import update_levels
 
@@ -82,7 +82,7 @@ def initial_levels(policy: LevelPolicy, n_examples: int) -> torch.Tensor | None:
 
 def build_seeded_model(arch: str, num_classes: int, input_layer: dict, seed: int) -> nn.Module:
     """``models.build_model`` with the torch RNG seeded first, so initial weights follow the stage seed."""
-    from insta_rs.models import build_model
+    from insta_rs.models.architectures import build_model
 
     torch.manual_seed(seed)
     return build_model(arch, num_classes, input_layer)

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from insta_rs.runlog import Progress
-from insta_rs.training.levels import levels_to_sigma
+from insta_rs.runtime.runlog import Progress
+from insta_rs.training.example_levels import levels_to_sigma
 from insta_rs.training.soft import draw_noise, label_cr_hat, level_soft_scores
 
 logger = logging.getLogger(__name__)

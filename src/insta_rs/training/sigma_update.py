@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from insta_rs.training.levels import levels_to_sigma
+from insta_rs.training.example_levels import levels_to_sigma
 from insta_rs.training.soft import draw_noise, label_cr_hat, level_soft_scores
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from insta_rs.smoothing import per_example
+from insta_rs.certification.smoothing import per_example
 from insta_rs.training.soft import draw_noise
 
 

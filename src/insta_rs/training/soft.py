@@ -1,6 +1,6 @@
 """The soft smoothed classifier of Eq. 4 and its label-based approximate radius, for training.
 
-``g_soft(x, sigma) = mean_j softmax f(x + sigma * eps_j)`` (:func:`insta_rs.smoothing.soft_scores`, the same
+``g_soft(x, sigma) = mean_j softmax f(x + sigma * eps_j)`` (:func:`insta_rs.certification.smoothing.soft_scores`, the same
 implementation as at test time) with ``m`` noise vectors ``eps_j`` from the training loop's generator. Every
 level of one example reuses the same ``eps_j`` (common random numbers), which makes the comparison between
 neighbouring levels far less noisy.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from insta_rs.smoothing import soft_scores
+from insta_rs.certification.smoothing import soft_scores
 
 
 def draw_noise(x: torch.Tensor, m: int, generator: torch.Generator) -> torch.Tensor:
@@ -21,7 +21,7 @@ def draw_noise(x: torch.Tensor, m: int, generator: torch.Generator) -> torch.Ten
 
 @torch.no_grad()
 def level_soft_scores(model: nn.Module, x: torch.Tensor, sigmas: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """:func:`insta_rs.smoothing.soft_scores` (Eq. 4) of every example at each of its K levels, ``[B, K, C]``:
+    """:func:`insta_rs.certification.smoothing.soft_scores` (Eq. 4) of every example at each of its K levels, ``[B, K, C]``:
     ``sigmas`` is ``[B, K]``, ``noise`` ``[B, m, ...]`` shared by the K levels of an example."""
     return torch.stack([soft_scores(model, x, sigmas[:, k], noise) for k in range(sigmas.shape[1])], dim=1)
 

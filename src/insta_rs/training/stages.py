@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 
-from insta_rs.checkpoints import load_checkpoint
-from insta_rs.data import IndexedDataset, load_split
-from insta_rs.device import autocast, autocast_dtype
-from insta_rs.io import atomic_torch_save, atomic_write_text
-from insta_rs.models import build_model
+from insta_rs.data.datasets import IndexedDataset, load_split
+from insta_rs.files import atomic_torch_save, atomic_write_text
+from insta_rs.models.architectures import build_model
+from insta_rs.models.checkpoints import load_checkpoint
+from insta_rs.runtime.device import autocast, autocast_dtype
 from insta_rs.training.config import parse_stage
-from insta_rs.training.levels import read_levels_tsv, write_levels_tsv
+from insta_rs.training.example_levels import read_levels_tsv, write_levels_tsv
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
 from insta_rs.training.pfat import assign_levels
 

@@ -1,0 +1,8 @@
+"""The bill before a run (``snakemake cost``).
+
+- :mod:`.passes`: the forward passes of every job and table a config plans;
+- :mod:`.calibrate`: the throughput of each architecture on this machine, with random weights;
+- :mod:`.bill`: ``cost.md``, with the reference timings and sequential pass ratios of ``reference.yaml``.
+
+Top layer: may import any other folder.
+"""

@@ -1,0 +1,426 @@
+"""Checking a run's config before any job runs: YAML with file and line, the JSON schema with defaults and
+one-line errors, the names the package's registries allow, relations between keys, and the local files a run
+needs (data roots, manually downloaded checkpoints).
+
+Every error's first line names the full key path and what is allowed; missing local files are listed in one
+message with where to get each and where to put it. Also a command that checks config files without
+Snakemake (Snakemake itself reports a YAML error in a ``--configfile`` without its line)::
+
+    python -m insta_rs.workflow.config_check config/paper-cifar10.yaml [overlay.yaml ...]
+
+The schema marks with ``x-registry: <name>`` the keys whose allowed values come from a registry of
+:data:`REGISTRIES`, and with ``how: true`` the keys that say how a result is computed (batch sizes, shards,
+locations), never what: :mod:`insta_rs.workflow.protocols` leaves those out of what the workflow tracks.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Mapping
+
+import yaml
+
+from insta_rs.layout import Layout
+
+if TYPE_CHECKING:  # jsonschema is imported where a config is validated, not by every job that imports this module
+    from jsonschema.exceptions import ValidationError
+
+SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config value is invalid; the message's first line names the key."""
+
+
+def _sound_modes() -> list[str]:
+    from insta_rs.sound.modes import SOUND_MODES
+    return list(SOUND_MODES)
+
+
+def _figure_kinds() -> list[str]:
+    from insta_rs.report.figures import FIGURE_KINDS
+    return list(FIGURE_KINDS)
+
+
+def _training_methods() -> list[str]:
+    from insta_rs.training.methods import METHODS
+    return list(METHODS)
+
+
+def _two_stage_methods() -> list[str]:
+    from insta_rs.training.methods import TWO_STAGE_METHODS
+    return list(TWO_STAGE_METHODS)
+
+
+def _certification_procedures() -> list[str]:
+    from insta_rs.certification.procedures import PROCEDURES
+    return list(PROCEDURES)
+
+
+def _datasets() -> list[str]:
+    from insta_rs.data.datasets import DATASETS
+    return list(DATASETS)
+
+
+def _pretrained_sources() -> list[str]:
+    from insta_rs.data.fetch import load_catalog
+    return list(load_catalog())
+
+
+REGISTRIES: dict[str, Callable[[], list[str]]] = {
+    "sound_modes": _sound_modes, "figure_kinds": _figure_kinds, "training_methods": _training_methods,
+    "two_stage_methods": _two_stage_methods, "pretrained_sources": _pretrained_sources, "datasets": _datasets,
+    "certification_procedures": _certification_procedures,
+}
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+def load_yaml(path: str | Path) -> dict:
+    """A YAML config file as a dict; ConfigError naming the file (and the line and column of a syntax error) when it
+    is not valid YAML, or not a mapping, or empty."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{where}: not valid YAML: {problem} (check the indentation there; YAML needs spaces, "
+                          "not tabs)") from None
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{path}: a config file must be a mapping of keys (run:, dataset:, models:, ...); this one "
+                          f"{'is empty' if not data else f'holds a {type(data).__name__}'}")
+    return data
+
+
+def merge(base: dict, update: Mapping) -> dict:
+    """``base`` with ``update`` merged in, nested mappings key by key (as Snakemake merges config files)."""
+    merged = dict(base)
+    for key, value in update.items():
+        nested = isinstance(value, Mapping) and isinstance(base.get(key), Mapping)
+        merged[key] = merge(base[key], value) if nested else value
+    return merged
+
+
+def load_schema(path: str | Path = SCHEMA) -> dict:
+    """The config schema, with every ``x-registry`` key turned into the registry's ``enum``."""
+    schema = yaml.safe_load(Path(path).read_text())
+
+    def fill(node: object) -> None:
+        if isinstance(node, dict):
+            if "x-registry" in node:
+                node["enum"] = REGISTRIES[node["x-registry"]]()
+            for value in node.values():
+                fill(value)
+        elif isinstance(node, list):
+            for value in node:
+                fill(value)
+
+    fill(schema)
+    return schema
+
+
+# ------------------------------------------------------------------------------------------------ schema
+
+def _with_defaults(validator_class):
+    """A validator that fills in schema defaults while it validates (as ``snakemake.utils.validate`` does)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        for name, subschema in properties.items():
+            if "default" in subschema and isinstance(instance, dict):
+                instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    from jsonschema import validators
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+def key_path(error: ValidationError) -> str:
+    """``models.cohen.train.epochs`` for an error's location (``the top level`` for the root)."""
+    return ".".join(str(part) for part in error.absolute_path) or "the top level"
+
+
+def _describe(error: ValidationError) -> str:
+    """One line: the key path, the value and what is allowed."""
+    where, schema, value = key_path(error), error.schema, error.instance
+    kind = error.validator
+    if kind == "additionalProperties":
+        allowed = ", ".join(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(schema.get("properties", {})))
+        prefix = f"{where}." if error.absolute_path else ""
+        close = difflib.get_close_matches(unknown[0], list(schema.get("properties", {})), n=1)
+        guess = f"did you mean {close[0]}? " if close else ""
+        return f"{prefix}{unknown[0]}: unknown key ({guess}allowed here: {allowed})"
+    if kind == "required":
+        missing = [name for name in error.validator_value if name not in value]
+        close = difflib.get_close_matches(missing[0], [str(key) for key in value], n=1)
+        guess = f" ({close[0]} is given: a misspelling?)" if close else ""
+        return (f"{where}.{missing[0]}" if error.absolute_path else missing[0]) + f" is required{guess}"
+    if kind == "enum":
+        return f"{where} = {value!r}: use one of {', '.join(map(str, error.validator_value))}"
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
+        return f"{where} = {value!r}: must be {sign} {error.validator_value}"
+    if kind == "type":
+        return f"{where} = {value!r}: must be of type {error.validator_value}"
+    description = schema.get("description")
+    if kind == "oneOf" and description:
+        return f"{where} = {value!r}: use exactly one of the forms {description}"
+    hint = f" ({description})" if description else ""
+    return f"{where} = {value!r}: {error.message}{hint}"
+
+
+def _relevance(error: ValidationError) -> tuple:
+    """Prefer the deepest error, then the ones that name a key (not "is not valid under any of ...")."""
+    return (len(error.absolute_path), error.validator not in ("oneOf", "anyOf", "if", "then", "else"))
+
+
+def validate_schema(config: dict, schema: dict) -> None:
+    """Validate ``config`` against ``schema`` in place, filling in defaults; ConfigError naming the key."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    validator = _with_defaults(Draft202012Validator)(schema)
+    errors = list(validator.iter_errors(config))
+    if errors:
+        error = max(errors, key=_relevance)
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            error = best_match(error.context, key=_relevance)
+        raise ConfigError(_describe(error))
+
+
+# ------------------------------------------------------------------------------------------ relations
+
+def _check_subset(subset: dict, key: str) -> None:
+    if "stop" in subset and subset["stop"] <= subset.get("start", 0):
+        raise ConfigError(f"{key}: stop ({subset['stop']}) must be larger than start "
+                          f"({subset.get('start', 0)}), otherwise the subset is empty")
+
+
+def _check_search(config: dict) -> None:
+    n_levels = config["noise"]["n_levels"]
+    for level, _ in config["search"]["starts"]:
+        if level > n_levels:
+            raise ConfigError(f"search.starts: start level {level} exceeds noise.n_levels = {n_levels}")
+
+
+def _check_training(config: dict) -> None:
+    """Every training stage parses (method from the registry, its options, role keys), and ``stage1_from``
+    names a model of the same method with its own stage I."""
+    from insta_rs.training.config import parse_stage
+    from insta_rs.training.methods import TWO_STAGE_METHODS
+
+    models = config["models"]
+    for name, entry in models.items():
+        train, where = entry.get("train"), f"models.{name}.train"
+        if train is None:
+            continue
+        try:
+            if train["method"] not in TWO_STAGE_METHODS:
+                parse_stage(train, "fixed", where)
+                continue
+            if "stage1" in train:
+                parse_stage(train["stage1"], f"{train['method']}_stage1", f"{where}.stage1")
+            if train.get("stage2"):
+                parse_stage(train["stage2"], "stage2", f"{where}.stage2")
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        source = train.get("stage1_from")
+        if source is not None:
+            other = models.get(source, {}).get("train", {})
+            if other.get("method") != train["method"] or "stage1" not in other:
+                raise ConfigError(f"{where}.stage1_from = {source!r} must name a model with method "
+                                  f"{train['method']!r} and its own stage1")
+
+
+def _check_dataset(config: dict) -> None:
+    from insta_rs.data.datasets import dataset_kind, inapplicable_keys
+
+    dataset = config["dataset"]
+    extra = inapplicable_keys(dataset)
+    if extra:
+        raise ConfigError(f"dataset.{extra[0]}: not a key of dataset {dataset['name']!r} (its keys: "
+                          f"{', '.join(dataset_kind(dataset).keys) or 'none beyond the common ones'})")
+    if "train_subset" in dataset:
+        _check_subset(dataset["train_subset"], "dataset.train_subset")
+
+
+def _check_dual(config: dict) -> None:
+    """Dual RS, when a model is certified with it: a selector with a fixed-sigma training stage (its sigma is
+    sigma_sel), ascending candidate levels within noise.n_levels, and noise seeds of its own."""
+    from insta_rs.training.config import parse_stage
+
+    sound, certify = config["sound"], config["certify"]
+    seeds = {"certify.seed": certify["seed"], "certify.validation_seed": certify["validation_seed"]}
+    if "dual" not in sound["modes"] or not sound["models"]:
+        if len(set(seeds.values())) < len(seeds):
+            raise ConfigError("certify.validation_seed must differ from certify.seed (the validation split's "
+                              "certifications must share no noise with the test's)")
+        return
+    dual = sound["dual"]
+    seeds["sound.dual.seed"] = dual["seed"]
+    if len(set(seeds.values())) < len(seeds):
+        raise ConfigError(f"{', '.join(seeds)} = {list(seeds.values())}: give each its own value (certifications "
+                          "whose choices depend on each other must not share noise)")
+    levels, n_levels = dual["levels"], config["noise"]["n_levels"]
+    if levels != sorted(set(levels)) or levels[-1] > n_levels:
+        raise ConfigError(f"sound.dual.levels = {levels}: distinct levels in ascending order, at most "
+                          f"noise.n_levels = {n_levels}")
+    selector = dual.get("selector", {})
+    missing = [key for key in ("arch", "input_layer", "train") if key not in selector]
+    if missing:
+        raise ConfigError(f"sound.dual.selector.{missing[0]} is required when sound.modes has dual "
+                          "(the selector network and its training; README, Dual RS)")
+    try:
+        parse_stage(selector["train"], "fixed", "sound.dual.selector.train")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _check_references(config: dict) -> None:
+    from insta_rs.report.figures import figure_kind
+    from insta_rs.report.paper import paper_numbers
+    from insta_rs.report.rows import parse_result
+    from insta_rs.sound.modes import certification_path
+
+    models, n_levels = config["models"], config["noise"]["n_levels"]
+    sound = config.get("sound", {})
+    for key in ("models", "audit.models"):
+        named = sound.get("audit", {}).get("models", []) if key == "audit.models" else sound.get("models", [])
+        unknown = sorted(set(named) - set(models))
+        if unknown:
+            raise ConfigError(f"sound.{key} names {unknown}, which are not under models (known: {sorted(models)})")
+    for mode in sound.get("audit", {}).get("modes", []):
+        try:
+            certification_path(Layout(""), "model", mode)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    b3_models = paper_numbers()["uniform_sigma"]["models"]
+    for model, reference in config.get("analysis", {}).get("b3", {}).get("paper_models", {}).items():
+        if reference not in b3_models:
+            raise ConfigError(f"analysis.b3.paper_models.{model} = {reference!r}: use one of {', '.join(b3_models)}")
+    for section in ("tables", "figures"):
+        for name, entry in config.get(section, {}).items():
+            rows = entry.get("rows", [])
+            named = [row["model"] for row in rows] + list(entry.get("models", []))
+            named += [entry["model"]] if "model" in entry else []
+            unknown = sorted(set(named) - set(models))
+            if unknown:
+                raise ConfigError(f"{section}.{name} names models {unknown} that are not under models: "
+                                  f"add them there or fix the names (known: {sorted(models)})")
+            for number, row in enumerate(rows):
+                try:
+                    parse_result(row["result"], n_levels)
+                except ValueError as error:
+                    raise ConfigError(f"{section}.{name}.rows.{number}.result: {error}") from None
+            if section == "figures":
+                try:
+                    figure_kind(name, entry)
+                except ValueError as error:
+                    raise ConfigError(str(error)) from None
+
+
+def _check_procedure(config: dict) -> None:
+    """The procedure's settings, and ``certify.sequential`` only with the sequential procedure."""
+    from insta_rs.certification.procedures import procedure_from_config
+
+    certify = config["certify"]
+    try:
+        procedure_from_config(certify)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if certify["sequential"] and certify["procedure"] != "sequential":
+        raise ConfigError(f"certify.sequential is set but certify.procedure = {certify['procedure']!r}: set "
+                          "certify.procedure: sequential, or remove certify.sequential")
+
+
+def check_relations(config: dict) -> None:
+    """Relations the schema cannot check (N0 <= N, subsets, stages, references to models, row results)."""
+    certify = config["certify"]
+    _check_procedure(config)
+    for key in ("n", "validation_n"):
+        if (certify[key] or certify["n"]) < certify["n0"]:
+            raise ConfigError(f"certify.n0 = {certify['n0']} exceeds certify.{key} = {certify[key]}: "
+                              "the selection sample must not be larger than the estimation sample")
+    _check_subset(config["dataset"].get("test_subset", {}), "dataset.test_subset")
+    _check_dataset(config)
+    _check_dual(config)
+    _check_search(config)
+    _check_training(config)
+    _check_references(config)
+
+
+# ------------------------------------------------------------------------------------------ local files
+
+def missing_local_files(config: dict) -> list[str]:
+    """What the run needs on disk that is not there: the data set's root (unless it is downloaded) and every
+    checkpoint that must be downloaded by hand; each line says where to get it and where to put it."""
+    from insta_rs.data.datasets import local_data_problems
+    from insta_rs.data.fetch import manual_download_problems
+
+    problems = local_data_problems(config["dataset"])
+    for name, entry in config["models"].items():
+        if "pretrained" in entry:
+            problems += manual_download_problems(name, entry["pretrained"])
+    return problems
+
+
+def check_local_files(config: dict) -> None:
+    """ConfigError listing every missing local file (:func:`missing_local_files`)."""
+    problems = missing_local_files(config)
+    if problems:
+        raise ConfigError("files this run needs are missing:\n" + "\n".join(f"- {line}" for line in problems))
+
+
+def fill_derived(config: dict) -> None:
+    """Values derived from others, computed once: ``search.p_max`` (null: ``alpha ** (1 / certify.n)``, the
+    largest lower bound certification can reach, so the search never prefers what it cannot certify) and the
+    table radii a sequential certification in decision mode decides (``analysis.radii`` unless given)."""
+    from insta_rs.certification.stats import max_certifiable_p
+
+    if config["search"].get("p_max") is None:
+        config["search"]["p_max"] = max_certifiable_p(config["certify"]["alpha"], config["certify"]["n"])
+    sequential = config["certify"]["sequential"]
+    if sequential.get("mode") == "decision" and "radii" not in sequential:
+        sequential["radii"] = list(config["analysis"]["radii"])
+
+
+def check_config(config: dict, schema_path: str | Path = SCHEMA, local_files: bool = True) -> dict:
+    """Validate ``config`` in place (schema with defaults, registries, relations, local files), fill in the
+    derived values (:func:`fill_derived`) and return it."""
+    validate_schema(config, load_schema(schema_path))
+    check_relations(config)
+    fill_derived(config)
+    if local_files:
+        check_local_files(config)
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m insta_rs.workflow.config_check FILE [FILE ...]``: merge the files in order and check the result."""
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print(__doc__.split("\n\n")[0], file=sys.stderr)
+        return 2
+    try:
+        config: dict = {}
+        for path in paths:
+            config = merge(config, load_yaml(path))
+        check_config(config)
+    except ConfigError as error:
+        print(f"ConfigError: {error}", file=sys.stderr)
+        return 1
+    print(f"{' + '.join(paths)}: valid (run {config['run']}, {len(config['models'])} models)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
