@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -282,10 +283,23 @@ def test_moving_the_data_plans_nothing(repo_copy, tmp_path):
     assert planned_jobs(dry_run) == {}, dry_run.stdout[-3000:]
 
 
-def test_report_has_every_table_figure_and_sound_result_with_captions(tiny_run, tmp_path):
-    report = tmp_path / "report.html"
+def report_text(report: Path) -> str:
+    """The HTML of a Snakemake report, and for a zip report the names of the files it packs."""
+    if report.suffix != ".zip":
+        return report.read_text(errors="replace")
+    with zipfile.ZipFile(report) as archive:
+        names = archive.namelist()
+        pages = [archive.read(name).decode(errors="replace") for name in names if name.endswith(".html")]
+    assert pages, names
+    return "\n".join([*pages, *names])
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.zip"])
+def test_report_has_every_table_figure_and_sound_result_with_captions(tiny_run, tmp_path, name):
+    """Both forms of ``snakemake --report``: the self-contained page and the zip the catalog's conventions use."""
+    report = tmp_path / name
     snakemake(tiny_run, None, "--report", str(report))
-    html = report.read_text(errors="replace")
+    html = report_text(report)
     made = tables_and_figures(tiny_run, None)
     sound = [f"{model}/{mode}.tsv" for model in tiny_config(tiny_run)["sound"]["models"]
              for mode in ("cascade", "semi_elastic", "dual")]
