@@ -49,7 +49,8 @@ def random_bytes(path: Path) -> None:
 
 
 # damage kind: (result, what is done to it, how the check names it). Each result is read by a table, so a wrong one
-# would change a table; the copied result is checked where a job reads it (its seal is intact).
+# would change a table; the copied result is checked where a job reads it (its seal is intact): none of the damaged
+# results is among its inputs (its collapse guard reads insta's validation certifications), so no job remakes it first.
 DAMAGES = {
     "edited value in range": (LEVEL, lambda p: edit_lines(p, edit_radius),
                               "line 5 differs from what the workflow wrote"),
@@ -58,7 +59,7 @@ DAMAGES = {
     "duplicated row": (RUN / "certify/cohen-0.50/search_fgss.tsv",
                        lambda p: edit_lines(p, lambda lines: lines[:6] + [lines[5]] + lines[6:]),
                        "line 7: 1 line added (a copy of line 6)"),
-    "random bytes": (RUN / "certify/insta/validation/level3.tsv", random_bytes, "line 3 differs from what the workflow "
+    "random bytes": (RUN / "certify/cohen-0.50/validation/level3.tsv", random_bytes, "line 3 differs from what the workflow "
                      "wrote (it is not text)"),
     "truncated": (RUN / "search/cohen-0.50/uniform_test.tsv", lambda p: p.write_bytes(p.read_bytes()[:-10]),
                   "line 5: cut short (the file was truncated; 5 lines written)"),
