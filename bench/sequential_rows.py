@@ -33,7 +33,8 @@ from insta_rs.analysis import acr, aligned_levels, certified_accuracy, oracle_en
 from insta_rs.certification.procedures import Cohen, Procedure, Sequential
 from insta_rs.certification.records import read_certification
 from insta_rs.certification.runner import certify_to_tsv
-from insta_rs.certification.sequential import TABLE_RADII, Reading, SequentialSettings
+from insta_rs.certification.sequential import Reading
+from insta_rs.certification.sequential_settings import TABLE_RADII, SequentialSettings
 from insta_rs.data.datasets import test_tensors
 from insta_rs.levels import level_sigma
 from insta_rs.runtime.device import resolve_device

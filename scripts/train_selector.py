@@ -2,7 +2,7 @@
 interrupted run."""
 
 from insta_rs.data.datasets import load_split
-from insta_rs.sound import dual
+from insta_rs.sound import dual_selector
 from insta_rs.training.config import parse_stage
 from insta_rs.workflow.integrity import run_step
 from insta_rs.workflow.job import job_dataset, job_device
@@ -11,9 +11,9 @@ from insta_rs.workflow.job import job_dataset, job_device
 def main(snakemake, logger) -> None:
     params, selector = snakemake.params, snakemake.params.selector
     train_set = load_split(job_dataset(snakemake), "train")
-    labels = dual.read_labels(snakemake.input.labels, params.levels, len(train_set))
+    labels = dual_selector.read_labels(snakemake.input.labels, params.levels, len(train_set))
     stage = parse_stage(selector["train"], "fixed", "sound.dual.selector.train")
-    dual.train_selector(train_set, labels, params.levels, params.sigma0, stage, selector["arch"],
+    dual_selector.train_selector(train_set, labels, params.levels, params.sigma0, stage, selector["arch"],
                         selector["input_layer"], snakemake.output.model, job_device(snakemake), params.precision,
                         history_path=snakemake.output.history, identity={"model": snakemake.wildcards.model})
 

@@ -6,7 +6,7 @@ import pytest
 from insta_rs.certification.procedures import Cohen, Sequential
 from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, row_problem, write_certification_rows
 from insta_rs.certification.runner import certify_to_tsv
-from insta_rs.certification.sequential import SequentialSettings
+from insta_rs.certification.sequential_settings import SequentialSettings
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.files import merge_tsvs
 

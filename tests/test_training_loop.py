@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from insta_rs.data.datasets import IndexedDataset, TensorImageDataset
+from insta_rs.data.datasets import IndexedDataset
+from insta_rs.data.sources import TensorImageDataset
 from insta_rs.training.config import parse_stage
 from insta_rs.training.loop import LevelPolicy, train_stage
 

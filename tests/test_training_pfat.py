@@ -6,7 +6,8 @@ from statistics import NormalDist
 import torch
 from torch import nn
 
-from insta_rs.data.datasets import IndexedDataset, TensorImageDataset
+from insta_rs.data.datasets import IndexedDataset
+from insta_rs.data.sources import TensorImageDataset
 from insta_rs.training.pfat import assign_levels, grid_levels, random_levels
 
 SIGMA0, T = 0.25, 16
