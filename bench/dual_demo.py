@@ -32,7 +32,7 @@ import yaml
 
 from insta_rs import analysis, collapse
 from insta_rs.certification.records import read_certification
-from insta_rs.certification.runner import certify_to_tsv
+from insta_rs.certification.runner import CertifySettings, certify_to_tsv
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.certification.stats import max_certifiable_p
 from insta_rs.data.datasets import load_split
@@ -41,6 +41,7 @@ from insta_rs.models.checkpoints import load_model
 from insta_rs.search import algorithms as search
 from insta_rs.sound import audit, dual, dual_selector
 from insta_rs.training.config import parse_stage
+from insta_rs.training.stage_run import StageOutput, TrainingJob
 from insta_rs.workflow.steps import examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,8 +60,9 @@ def certified(smoother: Smoother, split: Split, sigma: float, path: Path, certif
               seed: int) -> pd.DataFrame:
     """``certify_to_tsv`` of the whole split at one sigma (reused when the file exists)."""
     if not path.exists():
-        certify_to_tsv(smoother, split.x, split.labels, split.idx, np.full(len(split.idx), sigma), path,
-                       certify["n0"], certify["n"], alpha, seed, examples_per_chunk=200, record_time=False)
+        settings = CertifySettings(certify["n0"], certify["n"], alpha, seed, record_time=False)
+        certify_to_tsv(smoother, split.x, split.labels, split.idx, np.full(len(split.idx), sigma), path, settings,
+                       examples_per_chunk=200)
     return read_certification(path)
 
 
@@ -122,7 +124,8 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
     label_free = analysis.chosen_level(pd.read_csv(results / "search" / model / "uniform_validation.tsv", sep="\t"))
     p_max = max_certifiable_p(alpha, certify["n"])
     criterion = search.labelled_uniform_criterion(smoother, validation.x, validation.labels, validation.idx, sigma0,
-                                                  n_levels, cfg["search"]["m"], p_max, cfg["search"]["seed"])
+                                                  n_levels, search.RadiusEstimate(cfg["search"]["m"], p_max,
+                                                                                  cfg["search"]["seed"]))
     labelled = int(search.fgss(criterion, 1, n_levels, [tuple(s) for s in cfg["search"]["starts"]]).level[0])
     val_acr = analysis.acr_by_level(val_levels)
     certified_choice = int(val_acr["level"].iloc[int(np.argmax(val_acr["acr"].to_numpy()))])
@@ -132,9 +135,9 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
     all_levels = list(range(1, n_levels + 1))
     if not labels_path.exists():
         started = time.perf_counter()
-        labels = dual_selector.label_training_split(smoother, cfg["dataset"], all_levels, sigma0, args.label_m,
-                                                   max_certifiable_p(alpha / 2, certify["n"]), args.label_seed,
-                                                   args.label_criterion)
+        estimate = search.RadiusEstimate(args.label_m, max_certifiable_p(alpha / 2, certify["n"]), args.label_seed)
+        labels = dual_selector.label_training_split(smoother, cfg["dataset"], all_levels, sigma0, estimate,
+                                                    args.label_criterion)
         dual_selector.write_labels(labels, labels_path)
         logger.info("%s: selector labels in %.1f s", model, time.perf_counter() - started)
     label_table = pd.read_csv(labels_path, sep="\t")
@@ -148,9 +151,10 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
         path = work / "selectors" / f"{name}.pt"
         if not path.exists():
             started = time.perf_counter()
+            job = TrainingJob("digits_cnn", {"kind": "none"}, "sound.dual.selector", torch.device("cpu"))
             dual_selector.train_selector(load_split(cfg["dataset"], "train"), selector_labels, levels, sigma0,
-                                selector_stage(method, sigma_sel, args), "digits_cnn", {"kind": "none"}, path,
-                                torch.device("cpu"), identity={"model": model})
+                                         selector_stage(method, sigma_sel, args), job, StageOutput(path),
+                                         identity={"model": model})
             logger.info("%s: selector %s trained in %.1f s", model, name, time.perf_counter() - started)
         selector = Smoother(load_model(path), len(levels), certify["batch_size"])
         selector_val = certified(selector, validation, sigma_sel, work / "validation" / f"selector_{name}.tsv",

@@ -38,12 +38,13 @@ from insta_rs.certification.stats import phi_inv_clamped
 from insta_rs.collapse import class_level_counts, format_class_level_counts
 from insta_rs.data.datasets import load_split
 from insta_rs.files import atomic_write
-from insta_rs.runtime.device import autocast_dtype
 from insta_rs.runtime.runlog import Progress
 from insta_rs.search import algorithms as search
+from insta_rs.search.algorithms import RadiusEstimate
 from insta_rs.sound.dual import candidate_sigmas
 from insta_rs.training.config import StageConfig
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
+from insta_rs.training.stage_run import StageOutput, TrainingJob
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +54,12 @@ LABEL_CRITERIA = ("soft", "votes")  # the label's estimate at a candidate (modul
 # ------------------------------------------------------------------------------------------ selector labels
 
 def candidate_radii(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx: np.ndarray,
-                    sigmas: Sequence[float], n_samples: int, p_max: float, seed: int,
-                    criterion: str = "soft") -> np.ndarray:
+                    sigmas: Sequence[float], estimate: RadiusEstimate, criterion: str = "soft") -> np.ndarray:
     """``CR_hat(x_i, y_i, sigma_k)`` ``[len(x), K]`` by ``criterion`` (module docstring): ``sigma_k PhiInv(p)`` with
-    p the label's soft score (``soft``, Eq. 4) or vote share (``votes``) over ``n_samples`` noise vectors, clamped
-    to ``[1 - p_max, p_max]``. The same noise vectors serve every candidate of an example (common random numbers:
-    the SEARCH stream keyed by ``idx`` and ``seed``)."""
+    p the label's soft score (``soft``, Eq. 4) or vote share (``votes``) over ``estimate.n_samples`` noise vectors,
+    clamped to ``[1 - p_max, p_max]``. The same noise vectors serve every candidate of an example (common random
+    numbers: the SEARCH stream keyed by ``idx`` and ``estimate.seed``; ``estimate.common_noise`` must hold)."""
+    n_samples, p_max, seed = estimate.n_samples, estimate.p_max, estimate.seed
     rows, labels = np.arange(len(x)), np.asarray(labels)
     if criterion not in LABEL_CRITERIA:
         raise ValueError(f"sound.dual.labels.criterion = {criterion!r}: choose one of {list(LABEL_CRITERIA)}")
@@ -66,8 +67,7 @@ def candidate_radii(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx
     for sigma in sigmas:
         sigma_per_row = np.full(len(x), sigma)
         if criterion == "soft":
-            columns.append(search.label_aware_radius(smoother, x, labels, idx, sigma_per_row, n_samples, p_max, seed,
-                                                     common_noise=True))
+            columns.append(search.label_aware_radius(smoother, x, labels, idx, sigma_per_row, estimate))
         else:
             votes = smoother.sample_counts(x, sigma_per_row, idx, n_samples, seed, SEARCH)[rows, labels]
             columns.append(sigma * phi_inv_clamped(votes / n_samples, p_max))
@@ -82,21 +82,22 @@ def hard_labels(radii: np.ndarray) -> np.ndarray:
 
 
 def label_training_split(classifier: Smoother, dataset_cfg: dict, levels: Sequence[int], sigma0: float,
-                         n_samples: int, p_max: float, seed: int, criterion: str = "soft",
-                         excluded: Sequence[int] = (), chunk: int = 1000) -> pd.DataFrame:
+                         estimate: RadiusEstimate, criterion: str = "soft", excluded: Sequence[int] = (),
+                         chunk: int = 1000) -> pd.DataFrame:
     """:func:`labels_frame` of the whole training split (the deterministic transform, no augmentation), from
     :func:`candidate_radii` in chunks of ``chunk`` examples (noise keyed by the training index, so the result does
     not depend on ``chunk``). Logs progress (forward passes), the per-class histogram of the labelled levels."""
     dataset = load_split(dataset_cfg, "train", augment=False)
     sigmas = candidate_sigmas(levels, sigma0)
     index, labels, radii = [], [], []
-    with classifier.reporting(Progress(logger, len(dataset) * len(sigmas) * n_samples, "forward passes of the labels")):
+    n_passes = len(dataset) * len(sigmas) * estimate.n_samples
+    with classifier.reporting(Progress(logger, n_passes, "forward passes of the labels")):
         for start in range(0, len(dataset), chunk):
             positions = np.arange(start, min(start + chunk, len(dataset)))
             items = [dataset[int(i)] for i in positions]
             y = np.array([item[1] for item in items])
             radii.append(candidate_radii(classifier, torch.stack([item[0] for item in items]), y, positions, sigmas,
-                                         n_samples, p_max, seed, criterion))
+                                         estimate, criterion))
             index.append(positions)
             labels.append(y)
     frame = labels_frame(np.concatenate(index), np.concatenate(labels), levels, np.concatenate(radii), excluded)
@@ -164,9 +165,9 @@ class RelabelledDataset(Dataset):
 
 
 def train_selector(train_set: Dataset, selector_labels: np.ndarray, levels: Sequence[int], sigma0: float,
-                   stage: StageConfig, arch: str, input_layer: dict, out_path, device: torch.device,
-                   precision: str = "fp32", history_path=None, identity: dict | None = None) -> dict | None:
-    """Train the selector (``arch`` with one output per candidate) on the labelled training examples with the
+                   stage: StageConfig, job: TrainingJob, output: StageOutput,
+                   identity: dict | None = None) -> dict | None:
+    """Train the selector (``job.arch`` with one output per candidate) on the labelled training examples with the
     stage's method at ``sigma_sel = stage.sigma`` (a ``fixed``-role stage: ``gaussian`` or ``smoothadv``, ``sigma``,
     schedule), through the resumable :func:`train_stage`. The checkpoint's ``meta.identity`` records the candidate
     levels, sigma0 and sigma_sel (:func:`selector_settings`). Returns the final checkpoint."""
@@ -178,15 +179,15 @@ def train_selector(train_set: Dataset, selector_labels: np.ndarray, levels: Sequ
                          "is at most 1/2 at every candidate level, so Dual RS has nothing to learn from. A model with a "
                          "flat softmax (SmoothAdv) needs sound.dual.labels.criterion: votes; otherwise give "
                          "sound.dual.levels where the model is accurate, or leave the model out of sound.models")
+    arch, input_layer = job.arch, job.input_layer
     run = {"step": "dual_selector", "arch": arch, "input_layer": dict(input_layer), "levels": [int(l) for l in levels],
-           "sigma0": float(sigma0), "sigma_sel": float(stage.sigma), "precision": precision,
+           "sigma0": float(sigma0), "sigma_sel": float(stage.sigma), "precision": job.precision,
            "labels_sha256": hashlib.sha256(selector_labels.tobytes()).hexdigest(), **(identity or {})}
     model = build_seeded_model(arch, len(levels), input_layer, stage.seed)
     return train_stage(model, RelabelledDataset(train_set, selector_labels), stage,
-                       LevelPolicy("constant", sigma=stage.sigma), out_path,
+                       LevelPolicy("constant", sigma=stage.sigma), output,
                        model_info={"arch": arch, "num_classes": len(levels), "input_layer": dict(input_layer)},
-                       identity=run, device=device, autocast_dtype=autocast_dtype(precision),
-                       history_path=history_path)
+                       identity=run, execution=job.execution())
 
 
 def selector_settings(record: dict) -> tuple[list[int], float, float]:
