@@ -2,7 +2,7 @@
 splits. Each kind's loader and disk checks: :mod:`.sources`.
 
 Every item is ``(x, y)`` with ``x`` a float32 tensor of shape [C, H, W] in [0, 1] and ``y`` an int:
-noise is added in pixel space and normalization lives inside the model (``models.py``).
+noise is added in pixel space and normalization lives inside the model (:mod:`insta_rs.models.architectures`).
 
 ``dataset_cfg`` keys for every kind: ``name`` (a kind of :data:`DATASETS`), ``num_classes``,
 ``validation_size`` (default 200), ``test_subset`` and ``train_subset`` (see :func:`select_indices`); and
