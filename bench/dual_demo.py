@@ -32,15 +32,16 @@ import yaml
 
 from insta_rs import analysis, collapse
 from insta_rs.certification.records import read_certification
-from insta_rs.certification.runner import certify_to_tsv
+from insta_rs.certification.runner import CertifySettings, certify_to_tsv
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.certification.stats import max_certifiable_p
 from insta_rs.data.datasets import load_split
 from insta_rs.levels import sigma_levels
 from insta_rs.models.checkpoints import load_model
 from insta_rs.search import algorithms as search
-from insta_rs.sound import audit, dual
+from insta_rs.sound import audit, dual, dual_selector
 from insta_rs.training.config import parse_stage
+from insta_rs.training.stage_run import StageOutput, TrainingJob
 from insta_rs.workflow.steps import examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,8 +60,9 @@ def certified(smoother: Smoother, split: Split, sigma: float, path: Path, certif
               seed: int) -> pd.DataFrame:
     """``certify_to_tsv`` of the whole split at one sigma (reused when the file exists)."""
     if not path.exists():
-        certify_to_tsv(smoother, split.x, split.labels, split.idx, np.full(len(split.idx), sigma), path,
-                       certify["n0"], certify["n"], alpha, seed, examples_per_chunk=200, record_time=False)
+        settings = CertifySettings(certify["n0"], certify["n"], alpha, seed, record_time=False)
+        certify_to_tsv(smoother, split.x, split.labels, split.idx, np.full(len(split.idx), sigma), path, settings,
+                       examples_per_chunk=200)
     return read_certification(path)
 
 
@@ -122,7 +124,8 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
     label_free = analysis.chosen_level(pd.read_csv(results / "search" / model / "uniform_validation.tsv", sep="\t"))
     p_max = max_certifiable_p(alpha, certify["n"])
     criterion = search.labelled_uniform_criterion(smoother, validation.x, validation.labels, validation.idx, sigma0,
-                                                  n_levels, cfg["search"]["m"], p_max, cfg["search"]["seed"])
+                                                  n_levels, search.RadiusEstimate(cfg["search"]["m"], p_max,
+                                                                                  cfg["search"]["seed"]))
     labelled = int(search.fgss(criterion, 1, n_levels, [tuple(s) for s in cfg["search"]["starts"]]).level[0])
     val_acr = analysis.acr_by_level(val_levels)
     certified_choice = int(val_acr["level"].iloc[int(np.argmax(val_acr["acr"].to_numpy()))])
@@ -132,10 +135,10 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
     all_levels = list(range(1, n_levels + 1))
     if not labels_path.exists():
         started = time.perf_counter()
-        dual.write_labels(dual.label_training_split(smoother, cfg["dataset"], all_levels, sigma0, args.label_m,
-                                                    max_certifiable_p(alpha / 2, certify["n"]), args.label_seed,
-                                                    args.label_criterion),
-                          labels_path)
+        estimate = search.RadiusEstimate(args.label_m, max_certifiable_p(alpha / 2, certify["n"]), args.label_seed)
+        labels = dual_selector.label_training_split(smoother, cfg["dataset"], all_levels, sigma0, estimate,
+                                                    args.label_criterion)
+        dual_selector.write_labels(labels, labels_path)
         logger.info("%s: selector labels in %.1f s", model, time.perf_counter() - started)
     label_table = pd.read_csv(labels_path, sep="\t")
     label_radii = label_table[[f"cr_hat_l{k}" for k in all_levels]].to_numpy()
@@ -144,13 +147,14 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
     grid_rows, scored = [], []
     for method, levels, sigma_sel in itertools.product(args.selector_method, args.candidates, args.sigma_sel):
         name = f"{method}_" + "-".join(map(str, levels)) + f"_s{sigma_sel:g}"
-        selector_labels = dual.hard_labels(label_radii[:, np.asarray(levels) - 1])
+        selector_labels = dual_selector.hard_labels(label_radii[:, np.asarray(levels) - 1])
         path = work / "selectors" / f"{name}.pt"
         if not path.exists():
             started = time.perf_counter()
-            dual.train_selector(load_split(cfg["dataset"], "train"), selector_labels, levels, sigma0,
-                                selector_stage(method, sigma_sel, args), "digits_cnn", {"kind": "none"}, path,
-                                torch.device("cpu"), identity={"model": model})
+            job = TrainingJob("digits_cnn", {"kind": "none"}, "sound.dual.selector", torch.device("cpu"))
+            dual_selector.train_selector(load_split(cfg["dataset"], "train"), selector_labels, levels, sigma0,
+                                         selector_stage(method, sigma_sel, args), job, StageOutput(path),
+                                         identity={"model": model})
             logger.info("%s: selector %s trained in %.1f s", model, name, time.perf_counter() - started)
         selector = Smoother(load_model(path), len(levels), certify["batch_size"])
         selector_val = certified(selector, validation, sigma_sel, work / "validation" / f"selector_{name}.tsv",
@@ -165,7 +169,7 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
             scored.append((acr, accuracy[1], accuracy[2], name, levels, sigma_sel, share))
             grid_rows.append(f"| {method} | {levels} | {sigma_sel:g} | {share:g} | {accuracy[0]:.3f} | {accuracy[1]:.3f} | "
                              f"{accuracy[2]:.3f} | {acr:.3f} | {dual.selector_binding_share(frame):.2f} | "
-                             f"{np.mean(selector_labels == dual.NO_LABEL):.2f} |")
+                             f"{np.mean(selector_labels == dual_selector.NO_LABEL):.2f} |")
     best = max(scored, key=lambda s: (round(s[0], 6), s[1], s[2]))
     _, _, _, name, levels, sigma_sel, share = best
 
@@ -216,11 +220,11 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
             "| no label |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|", *grid_rows, "",
             "Validation certified ACR per level: " + ", ".join(f"k={k}: {a:.3f}" for k, a in
                                                               zip(val_acr["level"], val_acr["acr"])), ""]
-    selector_levels = dual.hard_labels(label_radii[:, np.asarray(levels) - 1])
+    selector_levels = dual_selector.hard_labels(label_radii[:, np.asarray(levels) - 1])
     counts = collapse.class_level_counts(train.labels[selector_levels >= 0],
                                          np.asarray(levels)[selector_levels[selector_levels >= 0]], n_levels)
     out += ["Labels of the chosen selector by class (training split; rows: class, columns: level 1..16; "
-            f"{np.mean(selector_levels == dual.NO_LABEL):.0%} without a label):", "", "```",
+            f"{np.mean(selector_levels == dual_selector.NO_LABEL):.0%} without a label):", "", "```",
             collapse.format_class_level_counts(counts), "```", ""]
 
 
@@ -243,7 +247,7 @@ def main() -> None:
     parser.add_argument("--smoothadv-copies", type=int, default=1, help="noisy copies (m_train) of a SmoothAdv selector")
     parser.add_argument("--label-m", type=int, default=100, help="noise vectors per example for the labels")
     parser.add_argument("--label-seed", type=int, default=2)
-    parser.add_argument("--label-criterion", choices=dual.LABEL_CRITERIA, default="soft")
+    parser.add_argument("--label-criterion", choices=dual_selector.LABEL_CRITERIA, default="soft")
     parser.add_argument("--selector-seed", type=int, default=1, help="the selector's certification seed")
     parser.add_argument("--audit-examples", type=int, default=10, help="certified test digits the audit searches")
     parser.add_argument("--audit-predict", type=int, default=1000, help="samples of each deployed PREDICT")

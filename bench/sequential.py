@@ -29,7 +29,8 @@ import torch
 from scipy.stats import norm
 
 from insta_rs.certification.procedures import Cohen, Procedure, Sequential
-from insta_rs.certification.sequential import TABLE_RADII, SequentialRule, SequentialSettings
+from insta_rs.certification.sequential import SequentialRule
+from insta_rs.certification.sequential_settings import TABLE_RADII, SequentialSettings
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.data.datasets import test_tensors
 from insta_rs.levels import level_sigma

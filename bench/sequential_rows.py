@@ -32,8 +32,9 @@ import torch
 from insta_rs.analysis import acr, aligned_levels, certified_accuracy, oracle_envelope
 from insta_rs.certification.procedures import Cohen, Procedure, Sequential
 from insta_rs.certification.records import read_certification
-from insta_rs.certification.runner import certify_to_tsv
-from insta_rs.certification.sequential import TABLE_RADII, Reading, SequentialSettings
+from insta_rs.certification.runner import CertifySettings, certify_to_tsv
+from insta_rs.certification.sequential import Reading
+from insta_rs.certification.sequential_settings import TABLE_RADII, SequentialSettings
 from insta_rs.data.datasets import test_tensors
 from insta_rs.levels import level_sigma
 from insta_rs.runtime.device import resolve_device
@@ -92,13 +93,14 @@ def certify_model(model: str, procedure_name: str, procedure: Procedure, selecto
         if not path.exists():
             logger.info("%s, %s: level %d", model, procedure_name, level)
             certify_to_tsv(classifier, x, labels, idx, np.full(len(idx), level_sigma(level, setting.sigma0)), path,
-                           setting.n0, setting.n, setting.alpha, setting.seed, chunk, False, procedure)
+                           CertifySettings(setting.n0, setting.n, setting.alpha, setting.seed, procedure, False), chunk)
         levels[level] = read_certification(path)
     path = folder / "selector.tsv"
     if not path.exists():
         selector = make_smoother(str(Path(args.models_dir) / model / "selector.pt"), args.batch_size, device, "fp32")
-        certify_to_tsv(selector, x, labels, idx, np.full(len(idx), setting.sigma_sel), path, setting.n0, setting.n,
-                       setting.selector_share * setting.alpha, setting.selector_seed, chunk, False, selector_procedure)
+        settings = CertifySettings(setting.n0, setting.n, setting.selector_share * setting.alpha, setting.selector_seed,
+                                   selector_procedure, False)
+        certify_to_tsv(selector, x, labels, idx, np.full(len(idx), setting.sigma_sel), path, settings, chunk)
     return levels, read_certification(path)
 
 

@@ -6,7 +6,7 @@ interrupted run resumes where it stopped."""
 import numpy as np
 
 from insta_rs.certification.procedures import procedure_from_config
-from insta_rs.certification.runner import certify_to_tsv
+from insta_rs.certification.runner import CertifySettings, certify_to_tsv
 from insta_rs.certification.sequential import Reading
 from insta_rs.levels import level_sigma
 from insta_rs.workflow.integrity import run_step
@@ -29,13 +29,13 @@ def main(snakemake, logger) -> None:
         jobs = [(np.full(len(idx), params.sigma), snakemake.output.tsv)]
     smoother = make_smoother(snakemake.input.model, batch_size, job_device(snakemake), params.precision)
     procedure = procedure_from_config(certify, [Reading.from_label(text) for text in params.get("readings", [])])
+    settings = CertifySettings(certify["n0"], certify["n"], certify["alpha"], certify["seed"], procedure, record_time)
     # Rows are saved chunk by chunk; a sequential chunk needs many examples to keep its batches full.
     fewest = 64 if certify["procedure"] == "sequential" else 1
     examples_per_chunk = max(fewest, 16 * batch_size // (certify["n0"] + certify["n"]))
     for number, (sigma, path) in enumerate(jobs, start=1):
         logger.info("certification %d of %d: %s (%s)", number, len(jobs), path, procedure.label)
-        certify_to_tsv(smoother, x, labels, idx, sigma, path, certify["n0"], certify["n"], certify["alpha"],
-                       certify["seed"], examples_per_chunk, record_time, procedure)
+        certify_to_tsv(smoother, x, labels, idx, sigma, path, settings, examples_per_chunk)
 
 
 run_step(snakemake, main)  # noqa: F821

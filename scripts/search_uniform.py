@@ -21,8 +21,8 @@ def main(snakemake, logger) -> None:
     x, _, idx = examples(dataset, split)
     smoother = make_smoother(snakemake.input.model, snakemake.config["search"]["batch_size"],
                              job_device(snakemake), params.precision)
-    criterion = search.uniform_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
-                                         cfg["p_max"], cfg["seed"], cfg["common_noise"])
+    estimate = search.RadiusEstimate(cfg["m"], cfg["p_max"], cfg["seed"], cfg["common_noise"])
+    criterion = search.uniform_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], estimate)
     evaluate, values = search.memoized(criterion, 1, noise["n_levels"])
     starts = [tuple(s) for s in cfg["starts"]]
     excluded = guarded_levels(snakemake.input.guard[0]) if snakemake.input.guard else []

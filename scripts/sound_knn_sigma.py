@@ -6,7 +6,13 @@ import json
 
 from insta_rs.collapse import guarded_levels
 from insta_rs.files import atomic_write_text
-from insta_rs.sound.knn_sigma import assign_knn_sigma, guarded_sigma_max, training_tensors, write_assignment
+from insta_rs.sound.knn_sigma import (
+    KnnSigmaSettings,
+    assign_knn_sigma,
+    guarded_sigma_max,
+    training_tensors,
+    write_assignment,
+)
 from insta_rs.workflow.integrity import run_step
 from insta_rs.workflow.job import job_dataset
 from insta_rs.workflow.steps import examples
@@ -17,8 +23,8 @@ def main(snakemake, logger) -> None:
     train_x = training_tensors(dataset, cfg["max_train"], cfg["seed"])
     x, labels, idx = examples(dataset, "test")
     sigma_max = guarded_sigma_max(guarded_levels(snakemake.input.guard), snakemake.params.noise["sigma0"])
-    table, meta = assign_knn_sigma(x, labels, idx, train_x, cfg["k"], cfg["r"], cfg["sigma_b"], cfg["m_subset"],
-                                   cfg["seed"], sigma_max)
+    settings = KnnSigmaSettings(cfg["k"], cfg["r"], cfg["sigma_b"], cfg["m_subset"], cfg["seed"], sigma_max)
+    table, meta = assign_knn_sigma(x, labels, idx, train_x, settings)
     write_assignment(table, snakemake.output.tsv)
     atomic_write_text(snakemake.output.meta, json.dumps(meta, indent=2) + "\n")
 

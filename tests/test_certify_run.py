@@ -5,8 +5,8 @@ import pytest
 
 from insta_rs.certification.procedures import Cohen, Sequential
 from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, row_problem, write_certification_rows
-from insta_rs.certification.runner import certify_to_tsv
-from insta_rs.certification.sequential import SequentialSettings
+from insta_rs.certification.runner import CertifySettings, certify_to_tsv
+from insta_rs.certification.sequential_settings import SequentialSettings
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.files import merge_tsvs
 
@@ -16,9 +16,9 @@ def run(model, x, path, batch_size=1000, chunk=4, positions=None, record_time=Fa
     labels = np.zeros(len(x), dtype=int)
     idx = np.arange(10, 10 + len(x))
     sigma = np.linspace(0.25, 1.0, len(x))
+    settings = CertifySettings(n0=50, n=500, alpha=0.001, seed=3, procedure=procedure, record_time=record_time)
     certify_to_tsv(Smoother(model, 2, batch_size), x[positions], labels[positions], idx[positions],
-                   sigma[positions], path, n0=50, n=500, alpha=0.001, seed=3, examples_per_chunk=chunk,
-                   record_time=record_time, procedure=procedure)
+                   sigma[positions], path, settings, examples_per_chunk=chunk)
 
 
 def with_field(line: str, column: str, value: str) -> str:

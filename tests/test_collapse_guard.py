@@ -18,7 +18,7 @@ from insta_rs.certification.stats import max_certifiable_p
 from insta_rs.collapse import collapse_guard, collapsed_levels
 from insta_rs.levels import level_sigma, sigma_levels
 from insta_rs.search import algorithms as search
-from insta_rs.sound import dual
+from insta_rs.sound import dual, dual_selector
 from insta_rs.sound.cascade import cascade_frame
 from insta_rs.sound.knn_sigma import guarded_sigma_max, knn_sigma
 
@@ -123,8 +123,8 @@ def test_validation_best_avoids_the_collapse(collapsing):
 def uniform_choice(sample: dict, excluded: list[int]) -> int:
     """Algorithm 3 (Eq. 5, label-free) on the sample's inputs with the given levels left out."""
     smoother = Smoother(sample["model"], N_CLASSES, 20_000)
-    criterion = search.uniform_criterion(smoother, sample["x"], np.arange(len(sample["x"])), SIGMA0, N_LEVELS, 50,
-                                         max_certifiable_p(ALPHA, N), seed=1)
+    criterion = search.uniform_criterion(smoother, sample["x"], np.arange(len(sample["x"])), SIGMA0, N_LEVELS,
+                                         search.RadiusEstimate(50, max_certifiable_p(ALPHA, N), seed=1))
     return int(search.fgss(search.excluding(criterion, excluded), 1, N_LEVELS).level[0])
 
 
@@ -146,11 +146,12 @@ def test_dual_rs_labels_avoid_the_collapse(collapsing):
     candidates = [1, 2, 4, 8, 16]
     smoother = Smoother(collapsing["model"], N_CLASSES, 20_000)
     x, labels = collapsing["x"], collapsing["labels"]
-    radii = dual.candidate_radii(smoother, x, labels, np.arange(len(x)), dual.candidate_sigmas(candidates, SIGMA0), 50,
-                                 max_certifiable_p(ALPHA, N), seed=2)
-    guarded = dual.labels_frame(np.arange(len(x)), labels, candidates, radii, collapsing["excluded"])
+    sigmas = dual.candidate_sigmas(candidates, SIGMA0)
+    radii = dual_selector.candidate_radii(smoother, x, labels, np.arange(len(x)), sigmas,
+                                          search.RadiusEstimate(50, max_certifiable_p(ALPHA, N), seed=2))
+    guarded = dual_selector.labels_frame(np.arange(len(x)), labels, candidates, radii, collapsing["excluded"])
     assert not guarded["selector_level"].isin(collapsing["excluded"]).any()
-    unguarded = dual.labels_frame(np.arange(len(x)), labels, candidates, radii)  # negative control
+    unguarded = dual_selector.labels_frame(np.arange(len(x)), labels, candidates, radii)  # negative control
     assert (unguarded["selector_level"][labels == COLLAPSE_CLASS] == 16).all()
 
 

@@ -11,7 +11,7 @@ import yaml
 from insta_rs.data.datasets import DATASETS
 from insta_rs.models.architectures import ARCHS, INPUT_LAYER_KINDS
 from insta_rs.runtime.device import PRECISIONS
-from insta_rs.sound import dual
+from insta_rs.sound import dual_selector
 from insta_rs.workflow.config_check import (
     REGISTRIES,
     ConfigError,
@@ -115,7 +115,7 @@ def test_registries_fill_the_schema_and_tests_tie_the_other_names():
     assert schema["$defs"]["input_layer"]["properties"]["kind"]["enum"] == list(INPUT_LAYER_KINDS)
     assert schema["properties"]["precision"]["enum"] == list(PRECISIONS)
     dual_labels = schema["properties"]["sound"]["properties"]["dual"]["properties"]["labels"]
-    assert dual_labels["properties"]["criterion"]["enum"] == list(dual.LABEL_CRITERIA)
+    assert dual_labels["properties"]["criterion"]["enum"] == list(dual_selector.LABEL_CRITERIA)
 
 
 def test_how_keys_are_the_settings_the_readme_calls_how():

@@ -7,12 +7,13 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from insta_rs.data import datasets as data
+from insta_rs.data import sources
 
 DIGITS = {"name": "digits", "root": None, "num_classes": 10, "validation_size": 200, "test_subset": {"all": True}}
 
 
 def test_digits_split_sizes_disjoint_and_stratified():
-    indices = data.digits_split_indices(200)
+    indices = sources.digits_split_indices(200)
     sizes = {name: len(part) for name, part in indices.items()}
     assert sizes == {"train": 1797 - 500 - 200, "validation": 200, "test": 500}
     union = np.concatenate(list(indices.values()))
@@ -27,7 +28,7 @@ def test_digits_items_are_scaled_images_matching_load_digits():
     bunch = load_digits()
     test_set = data.load_split(DIGITS, "test")
     x, y = test_set[3]
-    original = data.digits_split_indices(200)["test"][3]
+    original = sources.digits_split_indices(200)["test"][3]
     assert x.shape == (1, 8, 8) and x.dtype == torch.float32
     assert torch.allclose(x[0], torch.from_numpy(bunch.images[original] / 16).float())
     assert y == bunch.target[original] and isinstance(y, int)
@@ -35,10 +36,10 @@ def test_digits_items_are_scaled_images_matching_load_digits():
 
 
 def test_digits_split_is_fixed_and_validation_size_changes_only_train():
-    small = data.digits_split_indices(100)
-    default = data.digits_split_indices(200)
+    small = sources.digits_split_indices(100)
+    default = sources.digits_split_indices(200)
     assert np.array_equal(small["test"], default["test"])
-    assert len(small["train"]) == 1197 and len(data.digits_split_indices(0)["validation"]) == 0
+    assert len(small["train"]) == 1197 and len(sources.digits_split_indices(0)["validation"]) == 0
 
 
 def test_select_indices_forms():

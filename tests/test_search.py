@@ -67,7 +67,7 @@ def test_instance_and_uniform_criteria_on_linear_model(linear_model, linear_inpu
     values = criterion(np.array([0, 0, 0, 0]), np.array([1, 2, 3, 4]))
     distance = abs(linear_model.distance(linear_inputs[:1])[0])
     assert np.allclose(values, np.minimum(distance, np.sqrt([1, 2, 3, 4]) * 0.25 * 3.0902), atol=0.08)
-    uniform = search.uniform_criterion(smoother, linear_inputs, idx, 0.25, 4, 500, 0.999, 0)
+    uniform = search.uniform_criterion(smoother, linear_inputs, idx, 0.25, 4, search.RadiusEstimate(500, 0.999, 0))
     assert uniform(np.array([0]), np.array([2]))[0] >= 0
 
 
@@ -79,14 +79,14 @@ def test_labelled_uniform_criterion_counts_only_correct_soft_predictions(linear_
     idx = np.arange(len(linear_inputs))
     distance = linear_model.distance(linear_inputs)
     truth = (distance > 0).astype(int)
-    sigma0, p_max, m = 0.25, 0.999, 2000
-    labelled = search.labelled_uniform_criterion(smoother, linear_inputs, truth, idx, sigma0, 4, m, p_max, 0)
-    flipped = search.labelled_uniform_criterion(smoother, linear_inputs, 1 - truth, idx, sigma0, 4, m, p_max, 0)
-    label_free = search.uniform_criterion(smoother, linear_inputs, idx, sigma0, 4, m, p_max, 0)
+    sigma0, estimate = 0.25, search.RadiusEstimate(2000, 0.999, 0)
+    labelled = search.labelled_uniform_criterion(smoother, linear_inputs, truth, idx, sigma0, 4, estimate)
+    flipped = search.labelled_uniform_criterion(smoother, linear_inputs, 1 - truth, idx, sigma0, 4, estimate)
+    label_free = search.uniform_criterion(smoother, linear_inputs, idx, sigma0, 4, estimate)
     levels, units = np.array([1, 4]), np.zeros(2, dtype=int)
     expected = [np.mean(np.minimum(np.abs(distance), sigma * 3.0902)) for sigma in (0.25, 0.5)]
     assert np.allclose(labelled(units, levels), expected, atol=0.03)
     assert np.allclose(labelled(units, levels), label_free(units, levels))  # every soft prediction right here
     assert np.all(flipped(units, levels) <= 0.01)
-    radius = search.label_aware_radius(smoother, linear_inputs, 1 - truth, idx, np.full(len(idx), 0.5), m, p_max, 0)
+    radius = search.label_aware_radius(smoother, linear_inputs, 1 - truth, idx, np.full(len(idx), 0.5), estimate)
     assert np.all(radius[np.abs(distance) > 0.1] < 0)

@@ -13,15 +13,8 @@ from scipy.stats import binom, norm
 
 from insta_rs.certification.noise import NOISE_BLOCK
 from insta_rs.certification.procedures import Cohen, Sequential, procedure_from_config, procedure_from_label
-from insta_rs.certification.sequential import (
-    MODES,
-    TABLE_RADII,
-    Reading,
-    Schedule,
-    SequentialRule,
-    SequentialSettings,
-    false_certificate_probability,
-)
+from insta_rs.certification.sequential import Reading, Schedule, SequentialRule, false_certificate_probability
+from insta_rs.certification.sequential_settings import MODES, TABLE_RADII, SequentialSettings
 from insta_rs.certification.smoothing import ABSTAIN, Smoother
 from insta_rs.certification.stats import pA_lower_bound
 

@@ -18,12 +18,14 @@ from scipy.stats import norm
 from insta_rs.certification.records import read_certification, write_certification
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.certification.stats import cohen_radius, max_certifiable_p, pA_lower_bound
-from insta_rs.data.datasets import TensorImageDataset
+from insta_rs.data.sources import TensorImageDataset
 from insta_rs.levels import sigma_levels
 from insta_rs.models.architectures import build_model
-from insta_rs.sound import audit, dual
-from insta_rs.sound.falsify import ball_probability, dual_along, falsify, violations_along
+from insta_rs.search.algorithms import RadiusEstimate
+from insta_rs.sound import audit, dual, dual_selector
+from insta_rs.sound.falsify import FalsificationSettings, ball_probability, dual_along, falsify, violations_along
 from insta_rs.training.config import parse_stage
+from insta_rs.training.stage_run import StageOutput, TrainingJob
 
 ALPHA = 0.1
 TRIALS = 4000
@@ -32,6 +34,7 @@ TOLERANCE = 4 * np.sqrt(ALPHA * (1 - ALPHA) / TRIALS)
 LEVELS = (1, 16)                      # candidates sigma = 0.25 and 1.0
 SIGMAS = dual.candidate_sigmas(LEVELS, 0.25)
 SIGMA_SEL = 0.25
+SELECTOR_JOB = TrainingJob("digits_cnn", {"kind": "none"}, "sound.dual.selector", torch.device("cpu"))
 SELECTOR_SWITCH = 0.85                # the selector picks sigma = 1.0 where u = w.x > 0.85
 
 
@@ -136,7 +139,7 @@ def test_dual_rule_has_no_violation_on_the_exact_counterexample():
         assert violations_along(t_grid, result.predict, result.radius) == 0
         ignored = np.where(result.predict >= 0, result.classifier_radius, 0.0)
         assert violations_along(t_grid, result.predict, ignored) > 0  # negative control: R_sel matters here
-    report = falsify(n_points=61)
+    report = falsify(FalsificationSettings(n_points=61))
     assert report.dual_violations == 0 and report.rule_violations > 0
 
 
@@ -233,14 +236,15 @@ def test_classifier_from_levels_equals_a_fresh_certification_at_the_assignment(l
 
 # -------------------------------------------------------------------------------------------- selector labels
 
-@pytest.mark.parametrize("criterion", dual.LABEL_CRITERIA)
+@pytest.mark.parametrize("criterion", dual_selector.LABEL_CRITERIA)
 def test_candidate_radii_match_the_closed_form_and_share_the_noise(linear_model, linear_inputs, criterion):
     smoother = Smoother(linear_model, num_classes=2, batch_size=4096)  # one-hot softmax: soft score = vote share
     distance = linear_model.distance(linear_inputs)
     labels = (distance > 0).astype(int)
     sigmas, m, p_max = np.array([0.25, 0.5, 1.0]), 4000, 0.999
-    radii = dual.candidate_radii(smoother, linear_inputs, labels, np.arange(len(labels)), sigmas, m, p_max, 0,
-                                 criterion)
+    estimate = RadiusEstimate(m, p_max, 0)
+    radii = dual_selector.candidate_radii(smoother, linear_inputs, labels, np.arange(len(labels)), sigmas, estimate,
+                                          criterion)
     p_true = np.clip(norm.cdf(np.abs(distance)[:, None] / sigmas[None, :]), 1 - p_max, p_max)
     slack = 4 * np.sqrt(p_true * (1 - p_true) / m) + 1e-3
     lower = sigmas * norm.ppf(np.clip(p_true - slack, 1 - p_max, p_max))
@@ -249,10 +253,10 @@ def test_candidate_radii_match_the_closed_form_and_share_the_noise(linear_model,
     # common random numbers: P_hat[w.eps > -|d| / sigma] can only fall as sigma grows, example by example
     z = radii / sigmas
     assert np.all(np.diff(z, axis=1) <= 1e-12)
-    wrong = dual.candidate_radii(smoother, linear_inputs, 1 - labels, np.arange(len(labels)), sigmas, m, p_max, 0,
-                                 criterion)
+    wrong = dual_selector.candidate_radii(smoother, linear_inputs, 1 - labels, np.arange(len(labels)), sigmas, estimate,
+                                          criterion)
     clear = np.abs(distance) > 0.1  # g_y <= Phi(-0.1) = 0.46 at every candidate: wrong everywhere, no label
-    assert clear.sum() > 30 and np.all(dual.hard_labels(wrong)[clear] == dual.NO_LABEL)
+    assert clear.sum() > 30 and np.all(dual_selector.hard_labels(wrong)[clear] == dual_selector.NO_LABEL)
 
 
 class FlatSoftmax(torch.nn.Module):
@@ -270,17 +274,17 @@ class FlatSoftmax(torch.nn.Module):
 
 def test_votes_label_a_flat_softmax_model_that_soft_scores_cannot(linear_model, linear_inputs):
     labels = (linear_model.distance(linear_inputs) > 0).astype(int)
-    idx, sigmas, m, p_max = np.arange(len(labels)), np.array([0.25, 1.0]), 500, 0.999
-    steep = dual.candidate_radii(Smoother(linear_model, 2, 4096), linear_inputs, labels, idx, sigmas, m, p_max, 0,
-                                 "votes")
+    idx, sigmas, estimate = np.arange(len(labels)), np.array([0.25, 1.0]), RadiusEstimate(500, 0.999, 0)
+    steep = dual_selector.candidate_radii(Smoother(linear_model, 2, 4096), linear_inputs, labels, idx, sigmas, estimate,
+                                          "votes")
     flat_smoother = Smoother(FlatSoftmax(linear_model), 10, 4096)
-    flat = dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0, "votes")
-    assert np.array_equal(flat, steep) and np.mean(dual.hard_labels(flat) >= 0) > 0.5
+    flat = dual_selector.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, estimate, "votes")
+    assert np.array_equal(flat, steep) and np.mean(dual_selector.hard_labels(flat) >= 0) > 0.5
     # Eq. 4's soft score of the label stays near 1/10: every soft radius is negative, nothing gets a label
-    soft = dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0, "soft")
-    assert np.all(soft < 0) and np.all(dual.hard_labels(soft) == dual.NO_LABEL)
+    soft = dual_selector.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, estimate, "soft")
+    assert np.all(soft < 0) and np.all(dual_selector.hard_labels(soft) == dual_selector.NO_LABEL)
     with pytest.raises(ValueError, match="criterion = 'hard'.*soft"):
-        dual.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, m, p_max, 0, "hard")
+        dual_selector.candidate_radii(flat_smoother, linear_inputs, labels, idx, sigmas, estimate, "hard")
 
 
 def test_selector_without_any_label_is_refused_with_advice(tmp_path):
@@ -288,8 +292,8 @@ def test_selector_without_any_label_is_refused_with_advice(tmp_path):
     stage = parse_stage({"method": "gaussian", "sigma": 0.05, "epochs": 1, "batch_size": 4, "lr": 0.05}, "fixed",
                         "sound.dual.selector.train")
     with pytest.raises(ValueError, match="no training example has a selector label.*criterion: votes"):
-        dual.train_selector(base, np.full(8, dual.NO_LABEL), (1, 4), 0.25, stage, "digits_cnn", {"kind": "none"},
-                            tmp_path / "selector.pt", torch.device("cpu"))
+        dual_selector.train_selector(base, np.full(8, dual_selector.NO_LABEL), (1, 4), 0.25, stage, SELECTOR_JOB,
+                                     StageOutput(tmp_path / "selector.pt"))
     assert not (tmp_path / "selector.pt").exists()
 
 
@@ -299,21 +303,21 @@ def test_hard_labels_rules():
                       [-0.1, -0.3, -0.2],   # wrong everywhere: no label
                       [0.0, 0.0, 0.0],      # unsure everywhere (g_y = 1/2): no label
                       [-0.5, 0.0, 0.01]])
-    assert dual.hard_labels(radii).tolist() == [1, 0, -1, -1, 2]
-    frame = dual.labels_frame(np.arange(5), np.array([3, 1, 4, 1, 5]), (1, 4, 16), radii)
+    assert dual_selector.hard_labels(radii).tolist() == [1, 0, -1, -1, 2]
+    frame = dual_selector.labels_frame(np.arange(5), np.array([3, 1, 4, 1, 5]), (1, 4, 16), radii)
     assert frame["selector_level"].tolist() == [4, 1, -1, -1, 16]
 
 
 def test_labels_round_trip_and_checks(tmp_path):
     radii = np.array([[0.1, 0.3], [-0.1, -0.2], [0.4, 0.2]])
-    frame = dual.labels_frame(np.array([2, 0, 1]), np.array([1, 2, 3]), (2, 8), radii)
+    frame = dual_selector.labels_frame(np.array([2, 0, 1]), np.array([1, 2, 3]), (2, 8), radii)
     path = tmp_path / "labels.tsv"
-    dual.write_labels(frame, path)
-    assert dual.read_labels(path, (2, 8), 3).tolist() == [-1, 0, 1]
+    dual_selector.write_labels(frame, path)
+    assert dual_selector.read_labels(path, (2, 8), 3).tolist() == [-1, 0, 1]
     with pytest.raises(ValueError, match="candidate levels"):
-        dual.read_labels(path, (1, 8), 3)
+        dual_selector.read_labels(path, (1, 8), 3)
     with pytest.raises(ValueError, match="indices"):
-        dual.read_labels(path, (2, 8), 4)
+        dual_selector.read_labels(path, (2, 8), 4)
 
 
 # ------------------------------------------------------------------------------------------- selector training
@@ -323,17 +327,17 @@ def test_selector_trains_on_the_labelled_examples_only(tmp_path):
     bright = torch.arange(160) % 2 == 1
     images = torch.where(bright, 0.7, 0.3).view(-1, 1, 1, 1) + 0.1 * torch.randn(160, 1, 8, 8, generator=generator)
     labels = bright.numpy().astype(int)
-    labels[:10] = dual.NO_LABEL
+    labels[:10] = dual_selector.NO_LABEL
     base = TensorImageDataset(images, torch.zeros(160, dtype=torch.long))
-    assert len(dual.RelabelledDataset(base, labels)) == 150
+    assert len(dual_selector.RelabelledDataset(base, labels)) == 150
     stage = parse_stage({"method": "gaussian", "sigma": 0.05, "epochs": 8, "batch_size": 16, "lr": 0.05},
                         "fixed", "sound.dual.selector.train")
-    record = dual.train_selector(base, labels, (2, 9), 0.25, stage, "digits_cnn", {"kind": "none"},
-                                 tmp_path / "selector.pt", torch.device("cpu"), history_path=tmp_path / "history.tsv")
-    assert record["num_classes"] == 2 and dual.selector_settings(record) == ([2, 9], 0.25, 0.05)
+    record = dual_selector.train_selector(base, labels, (2, 9), 0.25, stage, SELECTOR_JOB,
+                                          StageOutput(tmp_path / "selector.pt", history_path=tmp_path / "history.tsv"))
+    assert record["num_classes"] == 2 and dual_selector.selector_settings(record) == ([2, 9], 0.25, 0.05)
     assert record["meta"]["history"][-1]["accuracy"] > 0.8
     with pytest.raises(ValueError, match="not a Dual RS selector"):
-        dual.selector_settings({"meta": {"identity": {"step": "fixed_sigma"}}})
+        dual_selector.selector_settings({"meta": {"identity": {"step": "fixed_sigma"}}})
 
 
 # ------------------------------------------------------------------------------------------ deployed classifier
@@ -361,9 +365,11 @@ def test_training_split_labels_do_not_depend_on_the_chunking_and_log_progress(ca
     digits = {"name": "digits", "num_classes": 10, "validation_size": 200}
     torch.manual_seed(0)
     smoother = Smoother(build_model("digits_cnn", 10, {"kind": "none"}), num_classes=10, batch_size=4096)
-    with caplog.at_level("INFO", logger="insta_rs.sound.dual"):
-        whole = dual.label_training_split(smoother, digits, (1, 4), 0.25, 20, 0.99, seed=4, chunk=5000)
-    chunked = dual.label_training_split(smoother, digits, (1, 4), 0.25, 20, 0.99, seed=4, chunk=300)
+    with caplog.at_level("INFO", logger="insta_rs.sound.dual_selector"):
+        whole = dual_selector.label_training_split(smoother, digits, (1, 4), 0.25, RadiusEstimate(20, 0.99, seed=4),
+                                                   chunk=5000)
+    chunked = dual_selector.label_training_split(smoother, digits, (1, 4), 0.25, RadiusEstimate(20, 0.99, seed=4),
+                                                 chunk=300)
     pd.testing.assert_frame_equal(whole, chunked)
     assert whole["index"].tolist() == list(range(len(whole))) and set(whole["label"]) == set(range(10))
     assert "levels by class" in caplog.text

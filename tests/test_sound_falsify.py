@@ -10,6 +10,7 @@ from insta_rs.levels import sigma_levels
 from insta_rs.sound.falsify import (
     CLASS_A,
     CLASS_B,
+    FalsificationSettings,
     ball_probability,
     cascade_along,
     describe,
@@ -113,7 +114,7 @@ def test_violation_count_counts_pairs_within_the_claimed_radius():
 
 
 def test_report_text_names_the_pair():
-    report = falsify(n_points=61)
+    report = falsify(FalsificationSettings(n_points=61))
     assert report.counterexample is not None and report.rule_violations > 0
     assert report.cascade_violations == 0 and report.semi_elastic_violations == 0 and report.dual_violations == 0
     text = describe(report, DIM, RHO)

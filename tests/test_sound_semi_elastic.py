@@ -10,7 +10,14 @@ from scipy.stats import ncx2, norm
 from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, write_certification
 from insta_rs.certification.stats import pA_lower_bound
 from insta_rs.sound import semi_elastic
-from insta_rs.sound.knn_sigma import assign_knn_sigma, knn_distance, knn_sigma, reference_distance, training_tensors
+from insta_rs.sound.knn_sigma import (
+    KnnSigmaSettings,
+    assign_knn_sigma,
+    knn_distance,
+    knn_sigma,
+    reference_distance,
+    training_tensors,
+)
 from insta_rs.sound.semi_elastic import endpoint_bound, semi_elastic_frame, semi_elastic_radius, worst_case_probability
 
 
@@ -162,7 +169,8 @@ def test_assignment_table_on_digits():
     train = training_tensors({"name": "digits", "num_classes": 10})
     assert train.shape == (1097, 1, 8, 8)
     test_x, test_y = train[:6] + 0.01, np.arange(6)
-    table, meta = assign_knn_sigma(test_x, test_y, np.arange(10, 16), train, k=20, r=0.01, sigma_b=0.5)
+    settings = KnnSigmaSettings(k=20, r=0.01, sigma_b=0.5)
+    table, meta = assign_knn_sigma(test_x, test_y, np.arange(10, 16), train, settings)
     assert list(table.columns[:4]) == ["idx", "label", "level", "sigma"]
     assert (table["level"] == -1).all() and table["idx"].tolist() == list(range(10, 16))
     m = reference_distance(train, 20)

@@ -7,9 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from insta_rs.data.datasets import IndexedDataset, TensorImageDataset
+from insta_rs.data.datasets import IndexedDataset
+from insta_rs.data.sources import TensorImageDataset
 from insta_rs.training.config import parse_stage
 from insta_rs.training.loop import LevelPolicy, train_stage
+from insta_rs.training.stage_run import Execution, StageOutput
 
 INFO = {"arch": "tiny", "num_classes": 3, "input_layer": {"kind": "none"}}
 CPU = torch.device("cpu")
@@ -32,10 +34,10 @@ STAGE = parse_stage({"method": "smoothadv", "epochs": 3, "batch_size": 8, "lr": 
 
 
 def run(out_dir, stop_after_epoch=None, model_seed=0, identity=None):
-    return train_stage(tiny_model(model_seed), dataset(), STAGE, LevelPolicy("adaptive", 0.25, 16),
-                       out_dir / "stage1.pt", model_info=INFO, identity=identity or {"model": "m"}, device=CPU,
-                       levels_dir=out_dir / "levels", history_path=out_dir / "history.tsv",
-                       stop_after_epoch=stop_after_epoch)
+    output = StageOutput(out_dir / "stage1.pt", levels_dir=out_dir / "levels", history_path=out_dir / "history.tsv")
+    return train_stage(tiny_model(model_seed), dataset(), STAGE, LevelPolicy("adaptive", 0.25, 16), output,
+                       model_info=INFO, identity=identity or {"model": "m"},
+                       execution=Execution(CPU, stop_after_epoch=stop_after_epoch))
 
 
 def assert_same(first, second):
@@ -81,7 +83,7 @@ def test_partial_checkpoint_of_other_settings_is_not_resumed(tmp_path, uninterru
 def test_constant_sigma_baseline_has_no_levels(tmp_path):
     stage = parse_stage({"method": "gaussian", "epochs": 1, "batch_size": 8, "lr": 0.1, "sigma": 0.5}, "fixed", "t")
     final = train_stage(tiny_model(0), dataset(), stage, LevelPolicy("constant", 0.25, 16, sigma=0.5),
-                        tmp_path / "checkpoint.pt", model_info=INFO, identity={}, device=CPU)
+                        StageOutput(tmp_path / "checkpoint.pt"), model_info=INFO, identity={}, execution=Execution(CPU))
     assert final["levels"] is None and final["meta"]["sigma_assignment_seconds"] == 0
     assert set(final) == {"arch", "num_classes", "input_layer", "state_dict", "epoch", "optimizer", "scheduler",
                           "rng", "levels", "meta"}

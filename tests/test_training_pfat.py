@@ -6,7 +6,9 @@ from statistics import NormalDist
 import torch
 from torch import nn
 
-from insta_rs.data.datasets import IndexedDataset, TensorImageDataset
+from insta_rs.data.datasets import IndexedDataset
+from insta_rs.data.sources import TensorImageDataset
+from insta_rs.levels import NoiseLevels
 from insta_rs.training.pfat import assign_levels, grid_levels, random_levels
 
 SIGMA0, T = 0.25, 16
@@ -42,7 +44,7 @@ def test_grid_levels_on_known_outputs():
 def test_assign_levels_over_an_indexed_dataset():
     images, labels = torch.zeros(5, 1, 64, 64), torch.tensor([1, 0, 2, 0, 1])
     dataset = IndexedDataset(TensorImageDataset(images, labels))
-    levels, seconds = assign_levels(LevelReader(), dataset, SIGMA0, T, 4, 0.99993, batch_size=2, seed=0,
+    levels, seconds = assign_levels(LevelReader(), dataset, NoiseLevels(SIGMA0, T), 4, 0.99993, batch_size=2, seed=0,
                                     device=torch.device("cpu"))
     assert levels.dtype == torch.int64 and levels.tolist() == [T, 2, 1, 2, T]
     assert seconds >= 0

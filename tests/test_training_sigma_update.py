@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from insta_rs.levels import NoiseLevels
 from insta_rs.training.sigma_update import next_levels, update_levels
 from insta_rs.training.soft import label_cr_hat
 
@@ -39,7 +40,7 @@ class ConstantLogits(nn.Module):
 def run_update(logits, labels, levels, p_max=0.99993):
     model = ConstantLogits(logits).train()
     x = torch.rand(len(labels), 1, 2, 2)
-    new = update_levels(model, x, torch.tensor(labels), torch.tensor(levels), 0.25, T, 8, p_max,
+    new = update_levels(model, x, torch.tensor(labels), torch.tensor(levels), NoiseLevels(0.25, T), 8, p_max,
                         torch.Generator().manual_seed(0))
     assert model.training  # mode restored
     return new.tolist()

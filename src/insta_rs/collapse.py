@@ -1,7 +1,6 @@
 """Collapse diagnostics: do noise levels, or certified predictions, go with a few classes only?
 
-The signature to detect. Algorithm 2 raises the training levels of some classes only (on CIFAR-10 every
-training image at the top level was a frog; on the digits demo's setting-3 model, the 4s and 7s); the model
+The signature to detect. Algorithm 2 raises the training levels of some classes only; the model
 learns "strong noise means that class"; at large sigma its certified predictions are mostly that class, a
 label-free search then picks large sigma, and only a label-using number (the oracle envelope) looks good.
 
@@ -28,7 +27,7 @@ flag's threshold, at ``n = C``), and a level that certifies so few inputs does n
 The measure. The effective number of classes of a distribution ``p`` (counts normalized) is the inverse
 Simpson index ``N_eff = 1 / sum_c p_c^2``: ``C`` for a uniform distribution over C classes, ``k`` for k equally
 used classes, near 1 when one class dominates; unlike the share of the top class it sees a distribution split
-over two or three classes (the digits demo's 4s and 7s) as concentrated. A distribution is flagged when
+over two or three classes as concentrated. A distribution is flagged when
 ``N_eff < CONCENTRATION_RATIO * N_eff(reference)``, the reference being the class distribution the examples
 come from (their labels; uniform, ``N_eff = C``, when not given). With ``CONCENTRATION_RATIO = 1/2`` on a
 balanced 10-class set the flag needs fewer than 5 effective classes: a model that certifies every class at

@@ -6,6 +6,8 @@ Free of torch, so that the workflow's rule files and the table scripts import it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -17,3 +19,11 @@ def level_sigma(level: int | np.ndarray, sigma0: float) -> np.floating | np.ndar
 def sigma_levels(sigma0: float, n_levels: int) -> np.ndarray:
     """:func:`level_sigma` of the levels ``1..n_levels`` (index 0 holds level 1)."""
     return level_sigma(np.arange(1, n_levels + 1), sigma0)
+
+
+@dataclass(frozen=True)
+class NoiseLevels:
+    """The levels ``l = 1..n_levels`` of ``sigma_l = sqrt(l) * sigma0``."""
+
+    sigma0: float
+    n_levels: int

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 import numpy as np
 
 from insta_rs.certification.records import FIXED_N
-from insta_rs.certification.sequential import Reading, Schedule, SequentialRule, SequentialSettings
+from insta_rs.certification.sequential import Reading, Schedule, SequentialRule
+from insta_rs.certification.sequential_settings import SequentialSettings
 from insta_rs.certification.stats import p_upper_bound, pA_lower_bound
 
 if TYPE_CHECKING:  # the registry is read while the workflow parses its rules: no torch at import

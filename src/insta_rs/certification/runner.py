@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +76,26 @@ def _valid_rows(partial: Path, expected: dict[int, dict], num_classes: int, cohe
     return kept
 
 
+@dataclass(frozen=True)
+class CertifySettings:
+    """How a certification is made: CERTIFY's ``n0`` selection and ``n`` estimation samples (the cap of a sequential
+    ``procedure``), its ``alpha``, the noise ``seed``, and whether rows record the time per example."""
+
+    n0: int
+    n: int
+    alpha: float
+    seed: int
+    procedure: Procedure = Cohen()
+    record_time: bool = True
+
+
 def certify_to_tsv(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx: np.ndarray,
-                   sigma: np.ndarray, out_path: str | os.PathLike, n0: int, n: int, alpha: float,
-                   seed: int, examples_per_chunk: int, record_time: bool = True,
-                   procedure: Procedure = Cohen()) -> None:
-    """Certify every example ``i`` at ``sigma[i]`` with ``procedure`` (N fixed, or ``n`` as the cap of a
+                   sigma: np.ndarray, out_path: str | os.PathLike, settings: CertifySettings,
+                   examples_per_chunk: int) -> None:
+    """Certify every example ``i`` at ``sigma[i]`` with ``settings.procedure`` (N fixed, or ``n`` as the cap of a
     sequential one) and write the Cohen-compatible TSV ``out_path``."""
+    n0, n, alpha, seed = settings.n0, settings.n, settings.alpha, settings.seed
+    procedure, record_time = settings.procedure, settings.record_time
     out_path = Path(out_path)
     partial = out_path.with_name(out_path.name + ".partial")
     expected = {int(i): {"sigma": float(s), "n0": n0, "n": n, "alpha": alpha, "seed": seed,

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from insta_rs.certification.sequential import SequentialSettings
+from insta_rs.certification.sequential_settings import SequentialSettings
 from insta_rs.cost.calibrate import MAX_PASSES, Throughput
 from insta_rs.cost.passes import SHARDED_RULES, RunCost, Work, assumed_ass
 from insta_rs.training.methods import METHODS

@@ -24,6 +24,18 @@ Criterion = Callable[[np.ndarray, np.ndarray], np.ndarray]
 DEFAULT_STARTS = ((1, 1), (16, -1))
 
 
+@dataclass(frozen=True)
+class RadiusEstimate:
+    """How ``CR_hat`` (Eq. 4) is estimated: the soft scores of ``n_samples`` noise vectors (the paper's m) from the
+    SEARCH stream of ``seed``, the same vectors at every sigma of an example with ``common_noise``, p clamped to
+    ``[1 - p_max, p_max]``."""
+
+    n_samples: int
+    p_max: float
+    seed: int
+    common_noise: bool = True
+
+
 @dataclass
 class SearchResult:
     """Chosen level per unit, and every evaluated criterion value (NaN where not evaluated)."""
@@ -115,30 +127,30 @@ def grid(evaluate: Criterion, n_units: int, n_levels: int) -> SearchResult:
 
 
 def approximate_radius(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma: np.ndarray,
-                       n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> np.ndarray:
+                       estimate: RadiusEstimate) -> np.ndarray:
     """Label-free ``CR_hat(x, sigma) = sigma * PhiInv(max_y g_soft_y(x, sigma))`` (Eq. 4), p clamped to p_max."""
-    scores = smoother.soft_scores(x, sigma, idx, n_samples, seed, common_noise)
-    return sigma * phi_inv_clamped(scores.max(axis=1), p_max)
+    scores = smoother.soft_scores(x, sigma, idx, estimate.n_samples, estimate.seed, estimate.common_noise)
+    return sigma * phi_inv_clamped(scores.max(axis=1), estimate.p_max)
 
 
 def label_aware_radius(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx: np.ndarray, sigma: np.ndarray,
-                       n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> np.ndarray:
+                       estimate: RadiusEstimate) -> np.ndarray:
     """``CR_hat(x, y, sigma) = sigma * PhiInv(g_soft_y(x, sigma))`` (Eq. 4 with the label), p clamped to p_max.
 
     Positive only where ``g_soft_y > 1/2``, i.e. where ``y`` is the soft prediction; negative elsewhere.
     """
-    scores = smoother.soft_scores(x, sigma, idx, n_samples, seed, common_noise)
-    return sigma * phi_inv_clamped(scores[np.arange(len(x)), np.asarray(labels)], p_max)
+    scores = smoother.soft_scores(x, sigma, idx, estimate.n_samples, estimate.seed, estimate.common_noise)
+    return sigma * phi_inv_clamped(scores[np.arange(len(x)), np.asarray(labels)], estimate.p_max)
 
 
 def instance_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float,
                        n_levels: int, n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> Criterion:
     """Algorithm 1's criterion: ``CR_hat(x_u, sigma_l)`` for pairs of example ``u`` and level ``l``."""
     sigmas = sigma_levels(sigma0, n_levels)
+    estimate = RadiusEstimate(n_samples, p_max, seed, common_noise)
 
     def evaluate(units: np.ndarray, levels: np.ndarray) -> np.ndarray:
-        return approximate_radius(smoother, x[units], idx[units], sigmas[levels - 1], n_samples, p_max, seed,
-                                  common_noise)
+        return approximate_radius(smoother, x[units], idx[units], sigmas[levels - 1], estimate)
 
     return evaluate
 
@@ -154,17 +166,15 @@ def _mean_positive_radius(radius: Callable[[np.ndarray], np.ndarray], sigma0: fl
     return evaluate
 
 
-def uniform_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float,
-                      n_levels: int, n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> Criterion:
+def uniform_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float, n_levels: int,
+                      estimate: RadiusEstimate) -> Criterion:
     """Algorithm 3's criterion (Eq. 5): ``ACR_hat(sigma_l) = mean_x max(0, CR_hat(x, sigma_l))``, one unit."""
     return _mean_positive_radius(
-        lambda sigma: approximate_radius(smoother, x, idx, np.full(len(x), sigma), n_samples, p_max, seed,
-                                         common_noise), sigma0, n_levels)
+        lambda sigma: approximate_radius(smoother, x, idx, np.full(len(x), sigma), estimate), sigma0, n_levels)
 
 
 def labelled_uniform_criterion(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, idx: np.ndarray,
-                               sigma0: float, n_levels: int, n_samples: int, p_max: float, seed: int,
-                               common_noise: bool = True) -> Criterion:
+                               sigma0: float, n_levels: int, estimate: RadiusEstimate) -> Criterion:
     """Eq. 5 with the labels, for choosing one level on a labelled validation split:
     ``ACR_hat_y(sigma_l) = mean_x max(0, CR_hat(x, y, sigma_l))``, one unit.
 
@@ -174,10 +184,8 @@ def labelled_uniform_criterion(smoother: Smoother, x: torch.Tensor, labels: np.n
     scores (no confidence bound, no hard counts), so it is an estimate of the ACR, not a certified one.
     The label-free :func:`uniform_criterion` counts confident wrong predictions too. Where the softmax is flat
     (SmoothAdv-trained models) ``g_soft_y`` rarely exceeds 1/2 even when the hard votes are unanimous, and the
-    estimate can rank the levels wrongly (the digits demo's setting-2 model: 0.018 at level 1 against a certified
-    validation ACR of 0.277, and it prefers level 16); choosing by the certified ACR of validation
-    certifications (:func:`insta_rs.analysis.best_uniform_acr` on them) does not have that failure.
+    estimate can rank the levels wrongly; choosing by the certified ACR of validation certifications
+    (:func:`insta_rs.analysis.best_uniform_acr` on them) does not have that failure.
     """
     return _mean_positive_radius(
-        lambda sigma: label_aware_radius(smoother, x, labels, idx, np.full(len(x), sigma), n_samples, p_max, seed,
-                                         common_noise), sigma0, n_levels)
+        lambda sigma: label_aware_radius(smoother, x, labels, idx, np.full(len(x), sigma), estimate), sigma0, n_levels)

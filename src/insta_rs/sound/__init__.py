@@ -4,6 +4,7 @@
 - :mod:`.knn_sigma`    an input-dependent sigma whose logarithm is r-Lipschitz (kNN distance to training data)
 - :mod:`.semi_elastic` the certified radius for such a sigma (Sukenik et al., ICML 2022)
 - :mod:`.dual`         Dual RS: a certified sigma selector, radius min(R_sel, R_cls) (Sun, Mao, Vechev, ICLR 2026)
+- :mod:`.dual_selector` Dual RS's selector: its labels on the training split and its training
 - :mod:`.falsify`      an exact counterexample to the Insta-RS radius as a certificate of the deployed classifier
 - :mod:`.audit`        an empirical search for violations of a certification file's claims on a trained model
 - :mod:`.modes`        the mode names and the result files that hold them

@@ -168,24 +168,44 @@ class FalsificationReport:
     n_points: int
 
 
-def falsify(dim: int = 3072, rho: float = 60.0, sigma0: float = 0.25, n_levels: int = 16, alpha: float = 0.001,
-            n: int = 100000, t_max: float = 120.0, n_points: int = 241, sigma_b: float = 0.5, r: float = 0.01,
-            p0: float = 0.5, dual_levels: tuple[int, int] = (1, 16), sigma_sel: float = 0.5) -> FalsificationReport:
+@dataclass(frozen=True)
+class FalsificationSettings:
+    """The ball classifier (``dim``, ``rho``), the paper's levels (``sigma0``, ``n_levels``) and CERTIFY's ``alpha``
+    and ``n``, the ray's ``n_points`` in ``[0, t_max]``, and the sound modes: semi-elastic ``sigma_b`` and ``r``, the
+    cascade's ``p0``, Dual RS's candidate ``dual_levels`` and ``sigma_sel``."""
+
+    dim: int = 3072
+    rho: float = 60.0
+    sigma0: float = 0.25
+    n_levels: int = 16
+    alpha: float = 0.001
+    n: int = 100000
+    t_max: float = 120.0
+    n_points: int = 241
+    sigma_b: float = 0.5
+    r: float = 0.01
+    p0: float = 0.5
+    dual_levels: tuple[int, int] = (1, 16)
+    sigma_sel: float = 0.5
+
+
+def falsify(settings: FalsificationSettings = FalsificationSettings()) -> FalsificationReport:
     """Run the counterexample search and check the Insta-RS rule and the sound modes along the ray.
 
-    Dual RS (:func:`dual_along`) chooses between ``dual_levels``; its selector switches where the two levels'
+    Dual RS (:func:`dual_along`) chooses between ``settings.dual_levels``; its selector switches where the two levels'
     classes differ: the smoothed ball classifier answers B roughly while ``t^2 + sigma^2 d < rho^2``
     (``|x + sigma eps - b|^2`` has mean ``t^2 + sigma^2 d``), so the selector's ball is put at the squared midpoint
     ``t_sel^2 = rho^2 - d (sigma_a^2 + sigma_b^2) / 2``, i.e. ``rho_sel^2 = t_sel^2 + sigma_sel^2 d``.
     """
-    sigmas = sigma_levels(sigma0, n_levels)
-    dual_sigmas = sigmas[np.asarray(dual_levels) - 1]
+    dim, rho, n_points, sigma_sel = settings.dim, settings.rho, settings.n_points, settings.sigma_sel
+    sigmas = sigma_levels(settings.sigma0, settings.n_levels)
+    dual_sigmas = sigmas[np.asarray(settings.dual_levels) - 1]
     rho_sel = float(np.sqrt(max(rho ** 2 - dim * np.sum(dual_sigmas ** 2) / 2, 0.0) + sigma_sel ** 2 * dim))
-    p_max = max_certifiable_p(alpha, n)
-    t_grid = np.linspace(0.0, t_max, n_points)
+    p_max = max_certifiable_p(settings.alpha, settings.n)
+    t_grid = np.linspace(0.0, settings.t_max, n_points)
     rule = insta_rs_rule(ball_probability(t_grid[:, None], rho, sigmas[None, :], dim), sigmas, p_max)
-    cascade_predict, cascade_radius = cascade_along(t_grid, rho, dim, sigmas, p_max, p0)
-    semi_predict, semi_radius = semi_elastic_along(t_grid, rho, dim, sigma_b, r, rho / 2, p_max)
+    cascade_predict, cascade_radius = cascade_along(t_grid, rho, dim, sigmas, p_max, settings.p0)
+    semi_predict, semi_radius = semi_elastic_along(t_grid, rho, dim, settings.sigma_b, settings.r, rho / 2, p_max)
     dual = dual_along(t_grid, rho, dim, tuple(dual_sigmas), rho_sel, sigma_sel, p_max)
     return FalsificationReport(
         counterexample=find_counterexample(rho, dim, sigmas, p_max, t_grid),
@@ -229,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=3072)
     parser.add_argument("--rho", type=float, default=60.0)
     args = parser.parse_args(argv)
-    print(describe(falsify(dim=args.dim, rho=args.rho), args.dim, args.rho))
+    print(describe(falsify(FalsificationSettings(dim=args.dim, rho=args.rho)), args.dim, args.rho))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -75,11 +76,25 @@ def guarded_sigma_max(excluded_levels: list[int], sigma0: float) -> float | None
     return level_sigma(max(min(excluded_levels) - 1, 1), sigma0)
 
 
+@dataclass(frozen=True)
+class KnnSigmaSettings:
+    """``sigma(x) = sigma_b * exp(r * (knn(x) - m))`` over the ``k`` nearest training points, ``m`` from ``n_subset``
+    training points drawn with ``seed``, at most ``sigma_max`` (the collapse guard) when given."""
+
+    k: int
+    r: float
+    sigma_b: float
+    n_subset: int = 2000
+    seed: int = 0
+    sigma_max: float | None = None
+
+
 def assign_knn_sigma(test_x: torch.Tensor, test_labels: np.ndarray, test_idx: np.ndarray, train_x: torch.Tensor,
-                     k: int, r: float, sigma_b: float, n_subset: int = 2000, seed: int = 0,
-                     sigma_max: float | None = None) -> tuple[pd.DataFrame, dict]:
+                     settings: KnnSigmaSettings) -> tuple[pd.DataFrame, dict]:
     """Per-example sigma for the test examples, as an assignment table (``idx label level sigma knn_dist``,
     ``level = -1`` for a continuous sigma) and its metadata (``k r sigma_b m dim n_train sigma_max``)."""
+    k, r, sigma_b, n_subset = settings.k, settings.r, settings.sigma_b, settings.n_subset
+    seed, sigma_max = settings.seed, settings.sigma_max
     m = reference_distance(train_x, k, n_subset, seed)
     distances = knn_distance(test_x, train_x, k)
     table = pd.DataFrame({"idx": test_idx, "label": test_labels, "level": -1,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from insta_rs.collapse import class_level_counts, format_class_level_counts
 from insta_rs.files import atomic_write, set_aside
+from insta_rs.levels import NoiseLevels
 from insta_rs.models.checkpoints import load_checkpoint, save_checkpoint
 from insta_rs.runtime.device import autocast
 from insta_rs.runtime.runlog import Progress
@@ -39,6 +39,7 @@ from insta_rs.training.example_levels import level_histogram, levels_to_sigma, w
 from insta_rs.training.methods import METHODS
 from insta_rs.training.pfat import random_levels
 from insta_rs.training.sigma_update import update_levels
+from insta_rs.training.stage_run import Execution, StageOutput
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,18 @@ class LevelPolicy:
             raise ValueError(f"a {self.mode} level policy needs sigma0 and n_levels")
         if self.mode == "fixed" and self.levels is None:
             raise ValueError("a fixed level policy needs per-example levels")
+
+
+@dataclass
+class _Optimization:
+    """The state one stage's epochs update: the model, its optimizer and gradient scaler, and the generators of the
+    data order and the noise."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    data_gen: torch.Generator
+    noise_gen: torch.Generator
 
 
 def initial_levels(policy: LevelPolicy, n_examples: int) -> torch.Tensor | None:
@@ -156,20 +169,18 @@ def _write_history(path: Path, history: list[dict]) -> None:
             handle.write("\t".join(str(row[name]) for name in HISTORY_COLUMNS) + "\n")
 
 
-def train_stage(model: nn.Module, train_set: Dataset, stage: StageConfig, policy: LevelPolicy,
-                out_path: str | os.PathLike, *, model_info: dict, identity: dict, device: torch.device,
-                autocast_dtype: torch.dtype | None = None, levels_dir: str | os.PathLike | None = None,
-                history_path: str | os.PathLike | None = None, num_workers: int = 0,
-                stop_after_epoch: int | None = None) -> dict | None:
+def train_stage(model: nn.Module, train_set: Dataset, stage: StageConfig, policy: LevelPolicy, output: StageOutput,
+                *, model_info: dict, identity: dict, execution: Execution) -> dict | None:
     """Train ``model`` for ``stage.epochs`` epochs on ``train_set`` (items ``(x, y, index)``); resumable.
 
     SGD (momentum, weight decay) with MultiStepLR (x0.1 at ``stage.milestones``). ``model_info`` holds
     ``arch``, ``num_classes``, ``input_layer`` for the checkpoint; ``identity`` (JSON-able) names the run
-    so that a partial checkpoint of other settings is not resumed. In the adaptive mode the levels after
-    every update epoch go to ``levels_dir/epoch_<k>.tsv``. ``stop_after_epoch`` ends the run early after
-    that epoch's checkpoint (returns None), as an interruption would. Returns the final checkpoint dict.
+    so that a partial checkpoint of other settings is not resumed. Returns the final checkpoint dict, or None
+    when ``execution.stop_after_epoch`` ended the run early.
     """
-    out_path = Path(out_path)
+    device, autocast_dtype = execution.device, execution.autocast_dtype
+    levels_dir, history_path, stop_after_epoch = output.levels_dir, output.history_path, execution.stop_after_epoch
+    out_path = Path(output.path)
     partial_path = out_path.with_name(out_path.name + ".partial")
     n_examples = len(train_set)
     run_id = fingerprint(identity, stage, policy, n_examples)
@@ -217,8 +228,8 @@ def train_stage(model: nn.Module, train_set: Dataset, stage: StageConfig, policy
 
     run_start = time.perf_counter()
     for epoch in range(start_epoch, stage.epochs + 1):
-        row = _train_epoch(model, train_set, stage, policy, levels, epoch, optimizer, scaler, data_gen, noise_gen,
-                           device, autocast_dtype, num_workers)
+        row = _train_epoch(_Optimization(model, optimizer, scaler, data_gen, noise_gen), train_set, stage, policy,
+                           levels, epoch, execution)
         scheduler.step()
         history.append(row)
         if policy.mode == "adaptive" and epoch % stage.L == 0:
@@ -240,11 +251,12 @@ def train_stage(model: nn.Module, train_set: Dataset, stage: StageConfig, policy
     return load_checkpoint(out_path)
 
 
-def _train_epoch(model: nn.Module, train_set: Dataset, stage: StageConfig, policy: LevelPolicy,
-                 levels: torch.Tensor | None, epoch: int, optimizer: torch.optim.Optimizer,
-                 scaler: torch.amp.GradScaler, data_gen: torch.Generator, noise_gen: torch.Generator,
-                 device: torch.device, autocast_dtype: torch.dtype | None, num_workers: int) -> dict:
+def _train_epoch(optimization: _Optimization, train_set: Dataset, stage: StageConfig, policy: LevelPolicy,
+                 levels: torch.Tensor | None, epoch: int, execution: Execution) -> dict:
     """One epoch: the stage-I level update (when due) then the method's parameter update, batch by batch."""
+    model, optimizer, scaler = optimization.model, optimization.optimizer, optimization.scaler
+    data_gen, noise_gen = optimization.data_gen, optimization.noise_gen
+    device, autocast_dtype, num_workers = execution.device, execution.autocast_dtype, execution.num_workers
     update_due = policy.mode == "adaptive" and epoch % stage.L == 0
     loader = DataLoader(train_set, batch_size=stage.batch_size, sampler=RandomSampler(train_set, generator=data_gen),
                         generator=data_gen, num_workers=num_workers, pin_memory=device.type == "cuda")
@@ -260,8 +272,9 @@ def _train_epoch(model: nn.Module, train_set: Dataset, stage: StageConfig, polic
         if update_due:
             started = _clock(device)
             with autocast(device, autocast_dtype):
-                new_levels = update_levels(model, x, labels, levels[index].to(device), policy.sigma0,
-                                           policy.n_levels, stage.m2, stage.p_max, noise_gen)
+                new_levels = update_levels(model, x, labels, levels[index].to(device),
+                                           NoiseLevels(policy.sigma0, policy.n_levels), stage.m2, stage.p_max,
+                                           noise_gen)
             levels[index] = new_levels.cpu()
             update_s += _clock(device) - started
             updated.append((labels.cpu(), new_levels.cpu()))

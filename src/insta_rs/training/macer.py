@@ -11,6 +11,8 @@ With ``k`` noisy copies per example and logits ``z_ij``:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,20 +38,31 @@ def macer_loss_from_logits(logits: torch.Tensor, labels: torch.Tensor, sigma: to
     return (classification + macer_lambda * robustness) / batch
 
 
-def macer_loss(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor, k: int,
-               macer_lambda: float, gamma: float, beta: float,
+@dataclass(frozen=True)
+class MacerSettings:
+    """MACER's hyperparameters: ``k`` Gaussian copies per example, the weight ``macer_lambda`` of the robustness
+    term, its hinge ``gamma`` and the inverse temperature ``beta``."""
+
+    k: int
+    macer_lambda: float
+    gamma: float
+    beta: float
+
+
+def macer_loss(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor, settings: MacerSettings,
                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """MACER loss on ``k`` Gaussian copies of each example; also the number of correct soft predictions."""
+    """MACER loss on ``settings.k`` Gaussian copies of each example; also the number of correct soft predictions."""
+    k = settings.k
     noise = draw_noise(x, k, generator)
     noisy = x.unsqueeze(1) + per_example(sigma, noise) * noise
     logits = model(noisy.reshape(x.shape[0] * k, *x.shape[1:])).view(x.shape[0], k, -1)
     correct = (torch.softmax(logits.float(), dim=2).mean(dim=1).argmax(dim=1) == labels).sum()
-    return macer_loss_from_logits(logits, labels, sigma, macer_lambda, gamma, beta), correct
+    return macer_loss_from_logits(logits, labels, sigma, settings.macer_lambda, settings.gamma, settings.beta), correct
 
 
 def training_loss(stage, model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma: torch.Tensor, epoch: int,
                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """The method's entry point (:data:`insta_rs.training.methods.METHODS`): :func:`macer_loss`."""
     options = stage.options
-    return macer_loss(model, x, labels, sigma, options["k"], options["lambda"], options["gamma"], options["beta"],
-                      generator)
+    settings = MacerSettings(options["k"], options["lambda"], options["gamma"], options["beta"])
+    return macer_loss(model, x, labels, sigma, settings, generator)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from insta_rs.levels import NoiseLevels
 from insta_rs.runtime.runlog import Progress
 from insta_rs.training.example_levels import levels_to_sigma
 from insta_rs.training.soft import draw_noise, label_cr_hat, level_soft_scores
@@ -43,9 +44,10 @@ def grid_levels(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sigma0:
     return torch.where(correct.any(dim=1), cr_hat.argmax(dim=1) + 1, torch.ones_like(labels))
 
 
-def assign_levels(model: nn.Module, train_set: Dataset, sigma0: float, n_levels: int, m2: int, p_max: float,
+def assign_levels(model: nn.Module, train_set: Dataset, noise_levels: NoiseLevels, m2: int, p_max: float,
                   batch_size: int, seed: int, device: torch.device) -> tuple[torch.Tensor, float]:
     """Levels ``[N]`` for an indexed training set (items ``(x, y, index)``) and the wall seconds it took."""
+    sigma0, n_levels = noise_levels.sigma0, noise_levels.n_levels
     model.eval()
     generator = torch.Generator(device=device).manual_seed(seed)
     levels = torch.ones(len(train_set), dtype=torch.int64)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from insta_rs.levels import NoiseLevels
 from insta_rs.training.example_levels import levels_to_sigma
 from insta_rs.training.soft import draw_noise, label_cr_hat, level_soft_scores
 
@@ -30,9 +31,10 @@ def next_levels(levels: torch.Tensor, labels: torch.Tensor, pred_cur: torch.Tens
 
 
 @torch.no_grad()
-def update_levels(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, levels: torch.Tensor, sigma0: float,
-                  n_levels: int, m2: int, p_max: float, generator: torch.Generator) -> torch.Tensor:
+def update_levels(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, levels: torch.Tensor,
+                  noise_levels: NoiseLevels, m2: int, p_max: float, generator: torch.Generator) -> torch.Tensor:
     """New levels ``[B]`` (int64) for a batch; the model is evaluated in eval mode and left as it was."""
+    sigma0, n_levels = noise_levels.sigma0, noise_levels.n_levels
     was_training = model.training
     model.eval()
     sigma_cur = levels_to_sigma(levels, sigma0)

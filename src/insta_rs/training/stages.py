@@ -1,7 +1,7 @@
 """One function per workflow step of training: a fixed-sigma baseline, stage I (Insta-RS or PFAT), PFAT's
 grid assignment, stage II fine-tuning with fixed levels, and exporting a stage-I model as a final model.
 
-``where`` names the config entry in error messages; ``identity`` of a run (what a partial checkpoint must
+``job.where`` names the config entry in error messages; ``identity`` of a run (what a partial checkpoint must
 match to be resumed) is built from the settings each function receives.
 """
 
@@ -17,6 +17,7 @@ import torch
 
 from insta_rs.data.datasets import IndexedDataset, load_split
 from insta_rs.files import atomic_torch_save, atomic_write_text
+from insta_rs.levels import NoiseLevels
 from insta_rs.models.architectures import build_model
 from insta_rs.models.checkpoints import load_checkpoint
 from insta_rs.runtime.device import autocast, autocast_dtype
@@ -24,14 +25,20 @@ from insta_rs.training.config import parse_stage
 from insta_rs.training.example_levels import read_levels_tsv, write_levels_tsv
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
 from insta_rs.training.pfat import assign_levels
+from insta_rs.training.stage_run import StageOutput, TrainingJob
 
 logger = logging.getLogger(__name__)
 
 TWO_STAGE_METHODS = ("insta", "pfat")
 
 
-def _model_info(arch: str, input_layer: dict, dataset_cfg: dict) -> dict:
-    return {"arch": arch, "num_classes": int(dataset_cfg["num_classes"]), "input_layer": dict(input_layer)}
+def _model_info(job: TrainingJob, dataset_cfg: dict) -> dict:
+    return {"arch": job.arch, "num_classes": int(dataset_cfg["num_classes"]), "input_layer": dict(job.input_layer)}
+
+
+def _identity(step: str, job: TrainingJob, dataset_cfg: dict) -> dict:
+    return {"step": step, "arch": job.arch, "input_layer": job.input_layer, "dataset": dataset_cfg,
+            "precision": job.precision}
 
 
 def _write_timing(path: str | os.PathLike, method: str, seconds: float, n_examples: int, device: torch.device,
@@ -51,65 +58,58 @@ def _file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def train_fixed_sigma(train_cfg: dict, where: str, arch: str, input_layer: dict, dataset_cfg: dict,
-                      out_model: str, out_history: str, device: torch.device, precision: str,
-                      num_workers: int = 0) -> None:
+def train_fixed_sigma(train_cfg: dict, job: TrainingJob, dataset_cfg: dict, output: StageOutput) -> None:
     """Cohen / SmoothAdv / MACER baseline: every example noised with the constant ``train.sigma``."""
-    stage = parse_stage(train_cfg, "fixed", where)
+    stage = parse_stage(train_cfg, "fixed", job.where)
     train_set = IndexedDataset(load_split(dataset_cfg, "train"))
-    model = build_seeded_model(arch, dataset_cfg["num_classes"], input_layer, stage.seed)
-    identity = {"step": "fixed_sigma", "arch": arch, "input_layer": input_layer, "dataset": dataset_cfg,
-                "precision": precision}
-    train_stage(model, train_set, stage, LevelPolicy("constant", sigma=stage.sigma), out_model,
-                model_info=_model_info(arch, input_layer, dataset_cfg), identity=identity, device=device,
-                autocast_dtype=autocast_dtype(precision), history_path=out_history, num_workers=num_workers)
+    model = build_seeded_model(job.arch, dataset_cfg["num_classes"], job.input_layer, stage.seed)
+    train_stage(model, train_set, stage, LevelPolicy("constant", sigma=stage.sigma), output,
+                model_info=_model_info(job, dataset_cfg), identity=_identity("fixed_sigma", job, dataset_cfg),
+                execution=job.execution())
 
 
-def train_stage1(method: str, stage1_cfg: dict, where: str, arch: str, input_layer: dict, dataset_cfg: dict,
-                 noise: dict, out_model: str, out_history: str, device: torch.device, precision: str,
-                 levels_dir: str | None = None, out_timing: str | None = None, num_workers: int = 0) -> None:
-    """Stage I: Insta-RS (Algorithm 2, adaptive levels; writes ``levels_dir`` and ``out_timing``) or
+def train_stage1(method: str, stage1_cfg: dict, job: TrainingJob, dataset_cfg: dict, noise: dict, output: StageOutput,
+                 out_timing: str | None = None) -> None:
+    """Stage I: Insta-RS (Algorithm 2, adaptive levels; writes ``output.levels_dir`` and ``out_timing``) or
     PFAT (a uniform random level per example and batch)."""
+    where = job.where
     if method not in TWO_STAGE_METHODS:
         raise ValueError(f"{where}: method {method!r} has no stage I; use one of {TWO_STAGE_METHODS}")
     stage = parse_stage(stage1_cfg, f"{method}_stage1", where)
     train_set = IndexedDataset(load_split(dataset_cfg, "train"))
-    model = build_seeded_model(arch, dataset_cfg["num_classes"], input_layer, stage.seed)
+    model = build_seeded_model(job.arch, dataset_cfg["num_classes"], job.input_layer, stage.seed)
     policy = LevelPolicy("adaptive" if method == "insta" else "random", noise["sigma0"], noise["n_levels"])
-    identity = {"step": f"{method}_stage1", "arch": arch, "input_layer": input_layer, "dataset": dataset_cfg,
-                "precision": precision}
-    final = train_stage(model, train_set, stage, policy, out_model,
-                        model_info=_model_info(arch, input_layer, dataset_cfg), identity=identity, device=device,
-                        autocast_dtype=autocast_dtype(precision), levels_dir=levels_dir, history_path=out_history,
-                        num_workers=num_workers)
+    final = train_stage(model, train_set, stage, policy, output, model_info=_model_info(job, dataset_cfg),
+                        identity=_identity(f"{method}_stage1", job, dataset_cfg), execution=job.execution())
     if out_timing is not None:
         per_epoch = {row["epoch"]: row["sigma_update_s"] for row in final["meta"]["history"]
                      if row["epoch"] in final["meta"]["level_history"]}
-        _write_timing(out_timing, method, final["meta"]["sigma_assignment_seconds"], len(train_set), device,
+        _write_timing(out_timing, method, final["meta"]["sigma_assignment_seconds"], len(train_set), job.device,
                       per_epoch)
 
 
-def assign_pfat_levels(stage1_path: str, stage1_cfg: dict, where: str, dataset_cfg: dict, noise: dict,
-                       out_levels: str, out_timing: str, device: torch.device, precision: str) -> None:
+def assign_pfat_levels(stage1_path: str, stage1_cfg: dict, job: TrainingJob, dataset_cfg: dict, noise: dict,
+                       out_levels: str, out_timing: str) -> None:
     """PFAT's grid assignment of a level to every training example (timed), written as ``index level sigma``."""
-    stage = parse_stage(stage1_cfg, "pfat_stage1", where)
+    device = job.device
+    stage = parse_stage(stage1_cfg, "pfat_stage1", job.where)
     record = load_checkpoint(stage1_path)
     model = build_model(record["arch"], record["num_classes"], record["input_layer"])
     model.load_state_dict(record["state_dict"])
     model.to(device)
     train_set = IndexedDataset(load_split(dataset_cfg, "train", augment=False))  # evaluated, not trained on
-    with autocast(device, autocast_dtype(precision)):
-        levels, seconds = assign_levels(model, train_set, noise["sigma0"], noise["n_levels"], stage.m2, stage.p_max,
-                                        stage.batch_size, stage.seed, device)
+    with autocast(device, autocast_dtype(job.precision)):
+        levels, seconds = assign_levels(model, train_set, NoiseLevels(noise["sigma0"], noise["n_levels"]), stage.m2,
+                                        stage.p_max, stage.batch_size, stage.seed, device)
     write_levels_tsv(out_levels, levels, noise["sigma0"])
     _write_timing(out_timing, "pfat", seconds, len(train_set), device)
 
 
-def train_stage2(method: str, stage2_cfg: dict, where: str, arch: str, input_layer: dict, dataset_cfg: dict,
-                 noise: dict, stage1_path: str, levels_path: str | None, out_model: str, out_history: str,
-                 device: torch.device, precision: str, num_workers: int = 0) -> None:
+def train_stage2(method: str, stage2_cfg: dict, job: TrainingJob, dataset_cfg: dict, noise: dict, stage1_path: str,
+                 levels_path: str | None, output: StageOutput) -> None:
     """Stage II: fine-tune the stage-I model with fixed levels (from ``levels_path`` for PFAT, else the
     levels saved in the stage-I checkpoint)."""
+    where, arch, input_layer = job.where, job.arch, job.input_layer
     stage = parse_stage(stage2_cfg, "stage2", where)
     record = load_checkpoint(stage1_path)
     if record["arch"] != arch or record["input_layer"] != dict(input_layer):
@@ -124,12 +124,10 @@ def train_stage2(method: str, stage2_cfg: dict, where: str, arch: str, input_lay
         raise ValueError(f"{where}: the stage-I model {stage1_path} holds no per-example levels")
     model = build_model(arch, dataset_cfg["num_classes"], input_layer)
     model.load_state_dict(record["state_dict"])
-    identity = {"step": f"{method}_stage2", "arch": arch, "input_layer": input_layer, "dataset": dataset_cfg,
-                "precision": precision, "stage1_sha256": _file_sha256(stage1_path)}
+    identity = {**_identity(f"{method}_stage2", job, dataset_cfg), "stage1_sha256": _file_sha256(stage1_path)}
     policy = LevelPolicy("fixed", noise["sigma0"], noise["n_levels"], levels=levels)
-    train_stage(model, train_set, stage, policy, out_model, model_info=_model_info(arch, input_layer, dataset_cfg),
-                identity=identity, device=device, autocast_dtype=autocast_dtype(precision),
-                history_path=out_history, num_workers=num_workers)
+    train_stage(model, train_set, stage, policy, output, model_info=_model_info(job, dataset_cfg), identity=identity,
+                execution=job.execution())
 
 
 def export_stage1(stage1_path: str, out_model: str) -> None:
