@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from insta_rs.certification.noise import ESTIMATION, SELECTION
+from insta_rs.certification.records import ABSTAIN
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.levels import sigma_levels
 from insta_rs.runtime.runlog import Progress
@@ -42,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 DeployedPredict = Callable[[torch.Tensor], np.ndarray]
 SurrogateLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-ABSTAIN = -1
 
 
 @dataclass

@@ -61,7 +61,7 @@ from torch.utils.data import Dataset
 
 from insta_rs.analysis import aligned_levels, certification_alpha, recertified_frame
 from insta_rs.certification.noise import SEARCH
-from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, write_certification
+from insta_rs.certification.records import ABSTAIN, CERTIFY_COLUMNS, read_certification, write_certification
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.certification.stats import phi_inv_clamped
 from insta_rs.collapse import class_level_counts, format_class_level_counts
@@ -76,7 +76,6 @@ from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
 
 logger = logging.getLogger(__name__)
 
-ABSTAIN = -1
 NO_LABEL = -1
 LABEL_CRITERIA = ("soft", "votes")  # the label's estimate at a candidate (module docstring)
 SIGMA_ATOL = 5e-7  # sigma is written with 6 decimals
