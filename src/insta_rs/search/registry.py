@@ -40,7 +40,7 @@ class SearchMethod:
 
 
 SEARCH_METHODS: dict[str, SearchMethod] = {
-    "grid": SearchMethod("grid search", _grid, fewer_levels=False),
     "fgss": SearchMethod("multi-start FGSS", _fgss, fewer_levels=True),
+    "grid": SearchMethod("grid search", _grid, fewer_levels=False),
 }
 DEPLOYED_SEARCH = "fgss"
