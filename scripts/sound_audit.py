@@ -12,8 +12,7 @@ from insta_rs.layout import Layout
 from insta_rs.levels import sigma_levels
 from insta_rs.report.render import precision_note
 from insta_rs.sound import audit
-from insta_rs.sound.deployed import AuditJob
-from insta_rs.sound.modes import audited_mode
+from insta_rs.sound.deployed import AuditJob, deployed_classifier
 from insta_rs.workflow.integrity import run_step
 from insta_rs.workflow.job import job_dataset, job_device
 from insta_rs.workflow.steps import examples, make_smoother
@@ -48,7 +47,7 @@ def main(snakemake, logger) -> None:
             logger.info("auditing %s / %s", model, mode)
             job = AuditJob(smoother, smoother_of, params, dataset, layout, model, mode,
                            guarded_levels(layout.collapse_guard(model)), cfg["seed"] + 1)
-            per_example = audit.audit_frame(x, labels, certification, positions, audited_mode(mode).predictor(job),
+            per_example = audit.audit_frame(x, labels, certification, positions, deployed_classifier(job),
                                             loss_fn, settings)
             n_certified = int(((certification["predict"] >= 0) & (certification["radius"] > 0)).sum())
             summary.append(audit.summarize(per_example, model, mode, n_certified))

@@ -19,7 +19,7 @@ from insta_rs.levels import level_sigma, sigma_levels
 from insta_rs.sound import audit
 from insta_rs.sound.dual import candidate_sigmas
 from insta_rs.sound.knn_sigma import training_tensors
-from insta_rs.sound.modes import level_of
+from insta_rs.sound.modes import audited_mode, level_of
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,8 @@ def dual(job: AuditJob) -> audit.DeployedPredict:
 def fixed_level(job: AuditJob) -> audit.DeployedPredict:
     sigma = level_sigma(level_of(job.mode), job.params.noise["sigma0"])
     return audit.fixed_sigma_predictor(job.smoother, sigma, job.n, job.alpha, job.seed)
+
+
+def deployed_classifier(job: AuditJob) -> audit.DeployedPredict:
+    """The classifier a user of ``job.mode`` queries: this module's function that the mode's entry names."""
+    return globals()[audited_mode(job.mode).deployed](job)

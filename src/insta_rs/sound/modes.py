@@ -9,12 +9,11 @@ the same name (``sound_<mode>``). :data:`AUDIT_MODES` adds the audit's two non-s
 
 Adding a sound mode: its module and rule ``sound_<mode>``, its entry here with its deployed classifier in
 :mod:`insta_rs.sound.deployed`, its test. Kept free of heavy imports: the workflow's rule files call it while
-parsing; :mod:`insta_rs.sound.deployed` is imported when the audit runs.
+parsing; :mod:`insta_rs.sound.deployed` builds the classifiers when the audit runs.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -42,10 +41,6 @@ class AuditedMode:
     certification: Callable[[Layout, str, str], str]
     deployed: str
     reads: Callable[[Layout, str], list[str]] = _reads_nothing
-
-    def predictor(self, job):
-        """The deployed classifier of ``job`` (an :class:`insta_rs.sound.deployed.AuditJob`); imports torch."""
-        return getattr(importlib.import_module("insta_rs.sound.deployed"), self.deployed)(job)
 
 
 @dataclass(frozen=True)

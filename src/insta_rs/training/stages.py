@@ -23,11 +23,11 @@ from insta_rs.runtime.device import autocast, autocast_dtype
 from insta_rs.training.config import parse_stage
 from insta_rs.training.example_levels import read_levels_tsv, write_levels_tsv
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 from insta_rs.training.pfat import assign_levels
 
 logger = logging.getLogger(__name__)
 
-TWO_STAGE_METHODS = ("insta", "pfat")
 
 
 def _model_info(arch: str, input_layer: dict, dataset_cfg: dict) -> dict:
@@ -71,11 +71,11 @@ def train_stage1(method: str, stage1_cfg: dict, where: str, arch: str, input_lay
     """Stage I: Insta-RS (Algorithm 2, adaptive levels; writes ``levels_dir`` and ``out_timing``) or
     PFAT (a uniform random level per example and batch)."""
     if method not in TWO_STAGE_METHODS:
-        raise ValueError(f"{where}: method {method!r} has no stage I; use one of {TWO_STAGE_METHODS}")
+        raise ValueError(f"{where}: method {method!r} has no stage I; use one of {tuple(TWO_STAGE_METHODS)}")
     stage = parse_stage(stage1_cfg, f"{method}_stage1", where)
     train_set = IndexedDataset(load_split(dataset_cfg, "train"))
     model = build_seeded_model(arch, dataset_cfg["num_classes"], input_layer, stage.seed)
-    policy = LevelPolicy("adaptive" if method == "insta" else "random", noise["sigma0"], noise["n_levels"])
+    policy = LevelPolicy(TWO_STAGE_METHODS[method].stage1_policy, noise["sigma0"], noise["n_levels"])
     identity = {"step": f"{method}_stage1", "arch": arch, "input_layer": input_layer, "dataset": dataset_cfg,
                 "precision": precision}
     final = train_stage(model, train_set, stage, policy, out_model,

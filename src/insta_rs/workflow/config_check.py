@@ -47,7 +47,7 @@ def _training_methods() -> list[str]:
 
 
 def _two_stage_methods() -> list[str]:
-    from insta_rs.training.methods import TWO_STAGE_METHODS
+    from insta_rs.training.two_stage import TWO_STAGE_METHODS
     return list(TWO_STAGE_METHODS)
 
 

@@ -30,7 +30,7 @@ def _check_training(config: dict) -> None:
     """Every training stage parses (method from the registry, its options, role keys), and ``stage1_from``
     names a model of the same method with its own stage I."""
     from insta_rs.training.config import parse_stage
-    from insta_rs.training.methods import TWO_STAGE_METHODS
+    from insta_rs.training.two_stage import TWO_STAGE_METHODS
 
     models = config["models"]
     for name, entry in models.items():
@@ -144,14 +144,14 @@ def _check_references(config: dict) -> None:
 
 def _check_procedure(config: dict) -> None:
     """The procedure's settings, and ``certify.sequential`` only with the sequential procedure."""
-    from insta_rs.certification.procedures import procedure_from_config
+    from insta_rs.certification.procedures import PROCEDURES, procedure_from_config
 
     certify = config["certify"]
     try:
         procedure_from_config(certify)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    if certify["sequential"] and certify["procedure"] != "sequential":
+    if certify["sequential"] and PROCEDURES[certify["procedure"]].settings_key != "sequential":
         raise ConfigError(f"certify.sequential is set but certify.procedure = {certify['procedure']!r}: set "
                           "certify.procedure: sequential, or remove certify.sequential")
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from insta_rs.certification.procedures import PROCEDURES
 from insta_rs.certification.sequential import Reading
 from insta_rs.layout import Layout
 from insta_rs.report.figures import FIGURE_KINDS, figure_kind, unique
 from insta_rs.report.rows import row_inputs, table_rows
-from insta_rs.sound.modes import certification_path
-from insta_rs.training.methods import TWO_STAGE_METHODS
+from insta_rs.report.table_kinds import TABLE_KINDS, table_kind
+from insta_rs.search.registry import SEARCH_METHODS
+from insta_rs.sound.modes import audited_mode, certification_path
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 
 TABLE_FORMATS = ("md", "tex", "tsv")
 FIGURE_FORMATS = ("png", "pdf")
@@ -54,6 +57,13 @@ class Plan:
             return [name for name, train in models if not train.get("stage2")]
         return [name for name, train in models if train.get(has)]
 
+    def trained_by(self, rule: str) -> list[str]:
+        """Models of a two-stage method among whose ``rules`` is ``rule``: its stage-I rules (``stage1``,
+        ``assign``) train the models with their own stage I, its ``stage2`` rule those that fine-tune."""
+        parts = {"stage1": "stage1", "assign": "stage1", "stage2": "stage2"}
+        return unique(model for name, method in TWO_STAGE_METHODS.items() for step, part in parts.items()
+                      if method.rules[step] == rule for model in self.two_stage_models(name, part))
+
     def stage1_only_models(self) -> list[str]:
         """Two-stage models without a stage II: their final model is a stage-I model (Table 5)."""
         return [model for method in TWO_STAGE_METHODS for model in self.two_stage_models(method, "no stage2")]
@@ -69,51 +79,37 @@ class Plan:
         return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", []))}
 
     def result_tables(self) -> list[str]:
-        """The tables of results: the configured ones, ``b3`` when ``analysis.b3`` is set, and ``training_speed``
-        when a model times its sigma assignment."""
-        return (list(self.config.get("tables", {})) + (["b3"] if self.b3_config() else [])
-                + (["training_speed"] if self.training_speed_models() else []))
+        """The tables of results: the configured ones, then those of :data:`TABLE_KINDS` of results the run has
+        (``b3`` when ``analysis.b3`` is set, ``training_speed`` when a model times its sigma assignment)."""
+        return list(self.config.get("tables", {})) + self._added_tables(results=True)
 
     def table_names(self) -> list[str]:
         """Every table of the run: :meth:`result_tables` and the collapse diagnostics of the training levels and
         of the levels certified anyway (they add no certification)."""
-        return (self.result_tables() + (["collapse_training"] if self.training_level_files() else [])
-                + (["collapse_levels"] if self.swept_models() else []))
+        return self.result_tables() + self._added_tables(results=False)
+
+    def _added_tables(self, results: bool) -> list[str]:
+        return [name for name, kind in TABLE_KINDS.items() if kind.results == results and kind.wanted(self)]
 
     def training_level_files(self) -> dict[str, str]:
-        """``{row name: file}`` of per-example training levels: Algorithm 2's levels directory, PFAT's grid
-        assignment, Dual RS's selector labels."""
-        files = {model: self.layout.training_levels(model) for model in self.two_stage_models("insta", "stage1")}
-        files |= {model: self.layout.model_file(model, "assigned_levels.tsv")
-                  for model in self.two_stage_models("pfat", "stage1")}
+        """``{row name: file}`` of per-example training levels: each two-stage method's (Algorithm 2's levels
+        directory, PFAT's grid assignment) for the models with their own stage I, Dual RS's selector labels."""
+        files = {model: method.levels_file(self.layout, model) for name, method in TWO_STAGE_METHODS.items()
+                 for model in self.two_stage_models(name, "stage1")}
         return files | {f"{model} selector": self.layout.model_file(model, "selector_labels.tsv")
                         for model in self.dual_models()}
 
     def table_spec(self, name: str) -> dict:
-        """What table ``name`` shows: a configured table with the sound companions and the default radii,
-        the B.3 settings, or the train entries of the models in the training-speed table."""
-        if name == "b3":
-            return {"b3": self.b3_config()}
-        if name == "training_speed":
-            return {"train": {model: self.config["models"][model]["train"] for model in self.training_speed_models()}}
-        if name == "collapse_training":
-            return {"collapse_training": self.training_level_files()}
-        if name == "collapse_levels":
-            return {"collapse_levels": {model: self.layout.levels(model, self.n_levels)
-                                        for model in self.swept_models()}}
-        return {"table": self.config["tables"][name], "sound": self.sound_companions(),
-                "radii": self.config["analysis"]["radii"]}
+        """What table ``name`` shows (the ``table`` rule's param ``spec``): a configured table with the sound
+        companions and the default radii, or what its kind of :data:`TABLE_KINDS` shows."""
+        return table_kind(name).spec(self, name)
 
     def table_inputs(self, name: str) -> list[str]:
         """Every result file table ``name`` reads (for a configured table: its rows and their companions)."""
-        if name == "b3":
-            return self.b3_inputs()
-        if name == "training_speed":
-            return [self.layout.model_file(model, "sigma_assignment.json") for model in self.training_speed_models()]
-        if name == "collapse_training":
-            return [*self.training_level_files().values(), self.layout.data_flag()]
-        if name == "collapse_levels":
-            return [path for paths in self.table_spec(name)["collapse_levels"].values() for path in paths]
+        return table_kind(name).inputs(self, name)
+
+    def configured_table_inputs(self, name: str) -> list[str]:
+        """The result files of the rows of configured table ``name`` and of their companions."""
         rows = table_rows(self.config["tables"][name], self.sound_companions())
         return unique(path for row in rows for path in row_inputs(self.layout, row["model"], row["result"],
                                                                   self.n_levels))
@@ -152,7 +148,7 @@ class Plan:
         certifications of the test subset at every level at another level than their own alpha, which a sequential
         certification settles too (none under fixed N, whose counts serve every level): the alpha/K envelope (share
         1/K), the cascade (1/(2K), thresholds shifted by its p0) and Dual RS's classifier (1 - alpha_share)."""
-        if self.config["certify"]["procedure"] != "sequential":
+        if PROCEDURES[self.config["certify"]["procedure"]].fixed_n:
             return []
         sound, n_levels = self.config["sound"], self.n_levels
         readings = {Reading(1 / n_levels)} if "oracle_bonferroni" in self.results_of(model) else set()
