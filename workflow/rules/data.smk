@@ -2,9 +2,7 @@
 
 
 rule prepare_data:
-    """Check that every split of the configured data set loads (for CIFAR-10 with dataset.download: true,
-    download it into dataset.root first; torchvision checks the MD5) and write the split sizes. Rules that
-    read the data depend on the flag. Retried only when it downloads."""
+    """Check that every split of the data set loads (downloading CIFAR-10 first with dataset.download: true)."""
     input:
         code=package_code("prepare_data.py"),
     output:

@@ -4,11 +4,8 @@ extracted folder or checkpoint file, nothing is downloaded."""
 
 
 rule fetch_pretrained:
-    """Download archive ``{source}`` of insta_rs/models/pretrained.yaml (Google Drive through gdown): a body shorter or
-    longer than announced is an error, and the archive is checked against the catalog's or the config's sha256,
-    else the one its first download recorded in resources/pretrained/SHA256SUMS (else it is recorded there). No
-    code or catalog inputs on purpose: an edit must not trigger a multi-GB download again; delete the archive to
-    fetch it anew."""
+    """Download archive ``{source}`` of insta_rs/models/pretrained.yaml, checked against its size and sha256 (README).
+    No code or catalog inputs on purpose: an edit must not trigger a multi-GB download again."""
     output:
         archive="resources/pretrained/{source}/archive",
     log:
@@ -27,7 +24,7 @@ rule import_pretrained:
     """Extract ``pretrained.member`` and load it strictly in the catalog's layout; the configured arch and
     input layer must match the catalog (a wrong input layer silently gives wrong predictions)."""
     input:
-        foreign=foreign_checkpoint,
+        foreign=lambda wildcards: PLAN.foreign_checkpoint(wildcards.model),
         catalog=package_data("models/pretrained.yaml"),
         code=package_code("import_pretrained.py"),
     output:

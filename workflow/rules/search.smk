@@ -15,7 +15,7 @@ rule search_instance:
     benchmark:
         LAYOUT.benchmark("search", "{model}", "{method}", "{scatteritem}.tsv")
     wildcard_constraints:
-        method=r"fgss|grid",
+        method=one_of(SEARCH_METHODS),
     params:
         **PROTOCOLS.params("search_instance"),
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it

@@ -7,6 +7,7 @@ and which models each training rule trains. Free of torch and matplotlib: the ru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from insta_rs.certification.procedures import PROCEDURES
@@ -67,6 +68,11 @@ class Plan:
     def stage1_only_models(self) -> list[str]:
         """Two-stage models without a stage II: their final model is a stage-I model (Table 5)."""
         return [model for method in TWO_STAGE_METHODS for model in self.two_stage_models(method, "no stage2")]
+
+    def foreign_checkpoint(self, model: str) -> str:
+        """A published model's local ``pretrained.path``, else the downloaded archive of its source."""
+        pretrained = self.config["models"][model]["pretrained"]
+        return pretrained.get("path") or f"resources/pretrained/{pretrained['source']}/archive"
 
     def stage1_source(self, model: str) -> str:
         """The model whose stage I ``model`` fine-tunes: its own, or ``train.stage1_from``'s."""
@@ -169,6 +175,20 @@ class Plan:
         sound = self.config["sound"]
         return list(sound["models"]) if "dual" in sound["modes"] else []
 
+    def dual_levels(self, model: str) -> list[str]:
+        """The fixed-level certifications of ``model`` at Dual RS's candidate levels (``sound.dual.levels``)."""
+        return [self.layout.level(model, level) for level in self.config["sound"]["dual"]["levels"]]
+
+    def audit_inputs(self) -> dict[str, list[str]]:
+        """What the audit reads: every ``sound.audit.models`` checkpoint and collapse guard, the certifications it
+        checks (:meth:`audit_certifications`) and the files each mode's deployed classifier reads."""
+        audit = self.config["sound"]["audit"]
+        return {"models": [self.layout.checkpoint(model) for model in audit["models"]],
+                "certifications": self.audit_certifications(),
+                "reads": [path for model in audit["models"] for mode in audit["modes"]
+                          for path in audited_mode(mode).reads(self.layout, model)],
+                "guards": [self.layout.collapse_guard(model) for model in audit["models"]]}
+
     def audit_certifications(self) -> list[str]:
         """The certifications the audit checks: every ``sound.audit.modes`` of every ``sound.audit.models``."""
         audit = self.config["sound"]["audit"]
@@ -212,5 +232,20 @@ class Plan:
 
     def swept_models(self) -> list[str]:
         """Models whose every level is read: one job certifies them at all levels (the model loaded once);
-        the others get a job for each level read, and none for the rest."""
+        the others (:meth:`single_level_models`) get a job for each level read, and none for the rest."""
         return [model for model, levels in self.levels_read().items() if len(levels) == self.n_levels]
+
+    def single_level_models(self) -> list[str]:
+        """The models not in :meth:`swept_models`."""
+        swept = self.swept_models()
+        return [model for model in self.config["models"] if model not in swept]
+
+    @staticmethod
+    def assignments() -> list[str]:
+        """What assigns each test example its sigma (``certify_assigned``): the search methods, the kNN sigma."""
+        return [*SEARCH_METHODS, "knn"]
+
+
+def one_of(names: list[str]) -> str:
+    """A wildcard regex matching exactly one of ``names`` (never matches when the list is empty)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
