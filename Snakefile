@@ -1,9 +1,7 @@
 # insta-rs: Insta-RS (instance-wise randomized smoothing) reproduced, with sound certificates beside it.
-#
-#   snakemake --cores 2                      the offline demo (config.yaml)
+#   snakemake --cores 2                                    the offline demo (config.yaml)
 #   snakemake --configfile config/paper-cifar10.yaml ...   paper scale (see README)
 #   snakemake cost --configfile config/paper-cifar10.yaml  what a config costs, before running it
-#
 # The rule files follow the DAG (data, published models, training, search, certification, sound certificates
 # with Dual RS, the merges of sharded jobs, tables and figures, the bill); common.smk holds the shared functions.
 

@@ -1,6 +1,4 @@
-"""Result tables (config ``tables``, with companions of per-instance rows), figures (config ``figures``), the
-Appendix B.3 table (config ``analysis.b3``) and the training-speed table, from the certification, search and
-training results. What each reads: insta_rs.workflow.plan."""
+"""Tables (insta_rs.report.table_kinds) and figures (insta_rs.report.figures); what each reads: PLAN."""
 
 
 rule table:

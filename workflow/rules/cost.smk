@@ -1,5 +1,4 @@
-"""The bill before the run: ``snakemake cost --configfile <config>`` (the target first: --configfile takes every
-value after it). No data or checkpoint is needed on disk (the Snakefile skips that check for this target)."""
+"""The bill before the run: ``snakemake cost --configfile <config>`` (the target first); no data needed on disk."""
 
 
 rule cost:

@@ -1,6 +1,5 @@
 """Data: make the configured data set available before anything trains or certifies on it."""
 
-
 rule prepare_data:
     """Check that every split of the data set loads (downloading CIFAR-10 first with dataset.download: true)."""
     input:

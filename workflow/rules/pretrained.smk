@@ -1,6 +1,4 @@
-"""Published models: download each archive once (shared by every run under resources/), then import
-the configured checkpoints into our format. With models.<name>.pretrained.path set to a local archive,
-extracted folder or checkpoint file, nothing is downloaded."""
+"""Published models: each archive downloaded once under resources/ (none with ``pretrained.path``), imported."""
 
 
 rule fetch_pretrained:
@@ -21,8 +19,7 @@ rule fetch_pretrained:
 
 
 rule import_pretrained:
-    """Extract ``pretrained.member`` and load it strictly in the catalog's layout; the configured arch and
-    input layer must match the catalog (a wrong input layer silently gives wrong predictions)."""
+    """Extract ``pretrained.member``, load it strictly in the catalog's layout (arch and input layer must match)."""
     input:
         foreign=lambda wildcards: PLAN.foreign_checkpoint(wildcards.model),
         catalog=package_data("models/pretrained.yaml"),

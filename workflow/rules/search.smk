@@ -1,5 +1,4 @@
-"""Noise-level search: Algorithm 1 (instance-wise FGSS) and the grid baseline per test example,
-sharded like certification; Algorithm 3 (one uniform level) on the test or validation split."""
+"""Noise-level search per test example (insta_rs.search.registry), sharded; Algorithm 3 on the test or validation split."""
 
 
 rule search_instance:

@@ -4,6 +4,7 @@ seals and seals what it writes (insta_rs.workflow.integrity.merge_step)."""
 
 from insta_rs.workflow.integrity import merge_step
 
+
 rule merge_levels:
     """The level files of a ``certify_levels`` sweep from its shards."""
     input:
@@ -15,7 +16,7 @@ rule merge_levels:
     wildcard_constraints:
         model=one_of(PLAN.swept_models()),
     params:
-        **PROTOCOLS.params("merge_levels"),
+        tracked=lambda wildcards, output: PROTOCOLS.of(output[0]),  # its jobs' params (a derived merge's too)
     localrule: True
     run:
         merge_step(list(input.shards), list(output), log[0], PROTOCOLS, params.tracked, rule)
@@ -31,8 +32,6 @@ use rule merge_levels as merge_validation with:
         LAYOUT.log("certify", "{model}", "validation", "merge.log"),
     wildcard_constraints:
         model=one_of(list(config["models"])),
-    params:
-        **PROTOCOLS.params("merge_validation"),
 
 
 use rule merge_levels as merge_level with:
@@ -44,8 +43,6 @@ use rule merge_levels as merge_level with:
         LAYOUT.log("certify", "{model}", "level{level}", "merge.log"),
     wildcard_constraints:
         model=one_of(PLAN.single_level_models()),
-    params:
-        **PROTOCOLS.params("merge_level"),
 
 
 use rule merge_levels as merge_assigned with:
@@ -58,8 +55,6 @@ use rule merge_levels as merge_assigned with:
         LAYOUT.log("certify", "{model}", "search_{assignment}", "merge.log"),
     wildcard_constraints:
         assignment=one_of(PLAN.assignments()),
-    params:
-        **PROTOCOLS.params("merge_assigned"),
 
 
 use rule merge_levels as merge_search with:
@@ -71,8 +66,6 @@ use rule merge_levels as merge_search with:
         LAYOUT.log("search", "{model}", "{method}", "merge.log"),
     wildcard_constraints:
         method=one_of(SEARCH_METHODS),
-    params:
-        **PROTOCOLS.params("merge_search"),
 
 
 use rule merge_levels as merge_selector with:
@@ -85,5 +78,3 @@ use rule merge_levels as merge_selector with:
         LAYOUT.log("certify", "{model}", "selector", "merge.log"),
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
-    params:
-        **PROTOCOLS.params("merge_selector"),

@@ -170,8 +170,7 @@ use rule certify_assigned as certify_selector with:
 
 
 rule sound_dual:
-    """The Dual RS certificate: the classifier at the selector's candidate, re-certified at the rest of alpha;
-    radius min(R_sel, R_cls)."""
+    """Dual RS: the classifier at the selector's candidate, re-certified at the rest of alpha; min(R_sel, R_cls)."""
     input:
         selector=LAYOUT.selector_certification("{model}"),
         levels=lambda wildcards: PLAN.dual_levels(wildcards.model),
