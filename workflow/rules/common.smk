@@ -1,4 +1,4 @@
-"""Shared by the rule files: the run's protocols, layout and plan (insta_rs.workflow), and small functions.
+"""Shared by the rule files (the run's protocols, layout and plan from insta_rs.workflow) and small functions.
 
 Every result path comes from ``LAYOUT`` (insta_rs.layout), what a run makes and reads from ``PLAN``
 (insta_rs.workflow.plan), every rule's ``params`` from ``PROTOCOLS.params(<rule>)`` (what its result depends
