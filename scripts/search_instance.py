@@ -26,7 +26,8 @@ def main(snakemake, logger) -> None:
                                           cfg["p_max"], cfg["seed"], cfg["common_noise"])
     with smoother.reporting(Progress(logger, len(idx) * noise["n_levels"] * cfg["m"], "forward passes of the search",
                                      at_most=SEARCH_METHODS[method].fewer_levels, final=False)):
-        result = getattr(search, method)(criterion, len(idx), noise["n_levels"], **SEARCH_METHODS[method].arguments(cfg))
+        run = getattr(search, method)  # a search method is the function of its name (insta_rs.search.registry)
+        result = run(criterion, len(idx), noise["n_levels"], **SEARCH_METHODS[method].arguments(cfg))
     rows = np.arange(len(idx))
     table = pd.DataFrame({
         "idx": idx, "label": labels, "level": result.level,

@@ -6,7 +6,8 @@
 - :mod:`.dual`         Dual RS: a certified sigma selector, radius min(R_sel, R_cls) (Sun, Mao, Vechev, ICLR 2026)
 - :mod:`.falsify`      an exact counterexample to the Insta-RS radius as a certificate of the deployed classifier
 - :mod:`.audit`        an empirical search for violations of a certification file's claims on a trained model
-- :mod:`.modes`        the mode names and the result files that hold them
+- :mod:`.modes`        the registry of sound and audited modes: names, result files, deployed classifiers
+- :mod:`.deployed`     the classifier a user of each audited mode queries
 
 ``docs/what-the-numbers-mean.md`` says which number certifies what.
 

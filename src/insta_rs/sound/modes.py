@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from insta_rs.certification.sequential import Reading
 from insta_rs.layout import Layout
 from insta_rs.search.registry import DEPLOYED_SEARCH
 
@@ -43,19 +44,34 @@ class AuditedMode:
     reads: Callable[[Layout, str], list[str]] = _reads_nothing
 
 
+def _no_levels(sound: dict, n_levels: int) -> list[int]:
+    return []
+
+
+def _no_reading(sound: dict, n_levels: int) -> Reading | None:
+    return None
+
+
 @dataclass(frozen=True)
 class SoundMode:
-    """A sound mode: its label in companion rows, the definition its table rows carry, how the audit checks it."""
+    """A sound mode: its label in companion rows, the definition its table rows carry, how the audit checks it,
+    the levels of the model's fixed-level certifications its certificate reads and the reading
+    (:class:`~insta_rs.certification.sequential.Reading`) it reads them at, given the ``sound`` config and
+    ``n_levels``."""
 
     label: str
     definition: str
     audit: AuditedMode
+    levels_read: Callable[[dict, int], list[int]] = _no_levels
+    reading: Callable[[dict, int], Reading | None] = _no_reading
 
 
 SOUND_MODES = {
     "cascade": SoundMode("cascade (sound)", "sound: input-adaptive certificate (cascade over the levels, Jeong & "
                                             "Shin 2023; alpha/K per level)",
-                         AuditedMode(_sound_certification, "cascade")),
+                         AuditedMode(_sound_certification, "cascade"),
+                         levels_read=lambda sound, n_levels: list(range(1, n_levels + 1)),
+                         reading=lambda sound, n_levels: Reading(1 / (2 * n_levels), sound["cascade"]["p0"])),
     "semi_elastic": SoundMode("semi-elastic sigma (sound)", "sound: input-adaptive certificate (semi-elastic kNN "
                                                             "sigma, Sukenik et al. 2022)",
                               AuditedMode(_sound_certification, "semi_elastic",
@@ -63,7 +79,9 @@ SOUND_MODES = {
     "dual": SoundMode("Dual RS (sound)", "sound: input-adaptive certificate (Dual RS: a certified sigma selector, "
                                          "radius min(R_sel, R_cls), Sun et al. 2026)",
                       AuditedMode(_sound_certification, "dual",
-                                  lambda layout, model: [layout.model_file(model, "selector.pt")])),
+                                  lambda layout, model: [layout.model_file(model, "selector.pt")]),
+                      levels_read=lambda sound, n_levels: list(sound["dual"]["levels"]),
+                      reading=lambda sound, n_levels: Reading(1 - sound["dual"]["alpha_share"])),
 }
 AUDIT_MODES = {
     "insta_rs": AuditedMode(lambda layout, model, mode: layout.assigned(model, DEPLOYED_SEARCH), "insta_rs"),

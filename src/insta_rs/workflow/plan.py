@@ -17,7 +17,7 @@ from insta_rs.report.figures import FIGURE_KINDS, figure_kind, unique
 from insta_rs.report.rows import row_inputs, table_rows
 from insta_rs.report.table_kinds import TABLE_KINDS, table_kind
 from insta_rs.search.registry import SEARCH_METHODS
-from insta_rs.sound.modes import audited_mode, certification_path
+from insta_rs.sound.modes import SOUND_MODES, audited_mode, certification_path
 from insta_rs.training.two_stage import TWO_STAGE_METHODS
 
 TABLE_FORMATS = ("md", "tex", "tsv")
@@ -153,15 +153,14 @@ class Plan:
         """The readings (:class:`insta_rs.certification.sequential.Reading` labels) at which something reads ``model``'s
         certifications of the test subset at every level at another level than their own alpha, which a sequential
         certification settles too (none under fixed N, whose counts serve every level): the alpha/K envelope (share
-        1/K), the cascade (1/(2K), thresholds shifted by its p0) and Dual RS's classifier (1 - alpha_share)."""
+        1/K) and each sound mode's reading (:attr:`insta_rs.sound.modes.SoundMode.reading`: the cascade's 1/(2K),
+        thresholds shifted by its p0; Dual RS's classifier's 1 - alpha_share)."""
         if PROCEDURES[self.config["certify"]["procedure"]].fixed_n:
             return []
         sound, n_levels = self.config["sound"], self.n_levels
         readings = {Reading(1 / n_levels)} if "oracle_bonferroni" in self.results_of(model) else set()
-        if model in sound["models"] and "cascade" in sound["modes"]:
-            readings.add(Reading(1 / (2 * n_levels), sound["cascade"]["p0"]))
-        if model in self.dual_models():
-            readings.add(Reading(1 - sound["dual"]["alpha_share"]))
+        if model in sound["models"]:
+            readings |= {SOUND_MODES[mode].reading(sound, n_levels) for mode in sound["modes"]} - {None}
         return [reading.label for reading in sorted(readings, reverse=True)]
 
     def collapse_guard_inputs(self, model: str) -> list[str]:
@@ -221,14 +220,18 @@ class Plan:
         return paths | set(self.sound_targets() + self.audit_certifications())
 
     def levels_read(self) -> dict[str, list[int]]:
-        """``{model: levels}`` of the fixed-level certifications that something reads; a cascade certificate
-        reads every level of its model."""
-        paths = self.read_paths()
-        dual_levels = self.config["sound"]["dual"]["levels"]
-        return {model: self.all_levels if self.layout.sound(model, "cascade") in paths
-                else sorted({level for level in self.all_levels if self.layout.level(model, level) in paths}
-                            | (set(dual_levels) if model in self.dual_models() else set()))
-                for model in self.config["models"]}
+        """``{model: levels}`` of the fixed-level certifications that something reads, directly or through a
+        sound certificate (:attr:`insta_rs.sound.modes.SoundMode.levels_read`: the cascade reads every level)."""
+        paths, sound = self.read_paths(), self.config["sound"]
+
+        def read(model: str) -> list[int]:
+            levels = {level for level in self.all_levels if self.layout.level(model, level) in paths}
+            for name, mode in SOUND_MODES.items():
+                if self.layout.sound(model, name) in paths:
+                    levels |= set(mode.levels_read(sound, self.n_levels))
+            return sorted(levels)
+
+        return {model: read(model) for model in self.config["models"]}
 
     def swept_models(self) -> list[str]:
         """Models whose every level is read: one job certifies them at all levels (the model loaded once);
