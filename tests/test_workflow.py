@@ -133,7 +133,7 @@ def test_rerun_triggers_and_touch(tiny_run, tmp_path):
     with cosmetic_edit(checkout / "scripts" / "make_figure.py"):
         assert set(planned_jobs(snakemake(checkout, None, "-n"))) - {"all"} == {"figure"}
 
-    with cosmetic_edit(checkout / "src" / "insta_rs" / "certify_run.py"):
+    with cosmetic_edit(checkout / "src" / "insta_rs" / "certification" / "runner.py"):
         planned = set(planned_jobs(snakemake(checkout, None, "-n")))
         assert {"certify_levels", "certify_assigned", "merge_levels", "merge_assigned"} <= planned
         assert not {"prepare_data", "train_fixed_sigma", "insta_stage1", "insta_stage2", "search_instance"} & planned
