@@ -18,8 +18,7 @@ from insta_rs.workflow.launch import guard_execution
 min_version("9.0")
 
 
-# config.yaml, unless --configfile names other files (they replace it); each is read once more to name it, and the
-# line of a YAML error, when it is not a mapping of settings.
+# config.yaml unless --configfile names others; each is read once more to name the file and line of a YAML error.
 for path in workflow.overwrite_configfiles or ["config.yaml"]:
     load_yaml(path)
 if not workflow.overwrite_configfiles:

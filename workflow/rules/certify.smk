@@ -1,6 +1,5 @@
 """Certification (Cohen et al. CERTIFY) of the test subset, sharded over ``certify.shards`` jobs, each resuming
-where an interrupted run stopped (merged in shards.smk); the validation split's levels; the collapse guard.
-"""
+where an interrupted run stopped (merged in shards.smk); the validation split's levels; the collapse guard."""
 
 
 rule certify_assigned:

@@ -1,9 +1,7 @@
 """Shared by the rule files (the run's protocols, layout and plan from insta_rs.workflow) and small functions.
 
-Every result path comes from ``LAYOUT`` (insta_rs.layout), what a run makes and reads from ``PLAN``
-(insta_rs.workflow.plan), every rule's ``params`` from ``PROTOCOLS.params(<rule>)`` (what its result depends
-on, never how: the schema's ``how: true`` keys are read by the scripts from ``snakemake.config``).
-"""
+Result paths come from ``LAYOUT``, what a run makes and reads from ``PLAN``, every rule's ``params`` (what its
+result depends on, never how) from ``PROTOCOLS.params(<rule>)``."""
 
 import os
 

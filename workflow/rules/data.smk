@@ -9,7 +9,6 @@ rule prepare_data:
     log:
         LAYOUT.log("data", "prepare_data.log"),
     params:
-        # test_subset only chooses test images: leaving it out keeps a change from re-running training
         **PROTOCOLS.params("prepare_data"),
     retries: 2 if config["dataset"].get("download") else 0
     localrule: True

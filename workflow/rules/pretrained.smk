@@ -2,8 +2,7 @@
 
 
 rule fetch_pretrained:
-    """Download archive ``{source}`` of insta_rs/models/pretrained.yaml, checked against its size and sha256 (README).
-    No code or catalog inputs on purpose: an edit must not trigger a multi-GB download again."""
+    """Download archive ``{source}``, checked against its size and sha256 (no code inputs: never download again)."""
     output:
         archive="resources/pretrained/{source}/archive",
     log:
@@ -29,7 +28,6 @@ rule import_pretrained:
     log:
         LAYOUT.log("models", "{model}", "import.log"),
     params:
-        # where the file lies (pretrained.path) is not what it is
         **PROTOCOLS.params("import_pretrained"),
     wildcard_constraints:
         model=one_of(PLAN.models_with("pretrained")),

@@ -1,4 +1,4 @@
-"""Noise-level search per test example (insta_rs.search.registry), sharded; Algorithm 3 on the test or validation split."""
+"""Noise-level search per test example (insta_rs.search.registry), sharded; Algorithm 3 on a whole split."""
 
 
 rule search_instance:

@@ -1,6 +1,5 @@
-"""Merges of the shards of a search or certification, in test-subset order, whatever the shard count: a merge
-tracks its jobs' params as one param, ``tracked`` (``use rule`` merges params key by key), verifies the shards'
-seals and seals what it writes (insta_rs.workflow.integrity.merge_step)."""
+"""Merges of a search's or certification's shards in test-subset order, whatever the shard count: each tracks its
+jobs' params as one param, ``tracked``, checks the shards' seals and seals what it writes (integrity.merge_step)."""
 
 from insta_rs.workflow.integrity import merge_step
 
@@ -16,7 +15,7 @@ rule merge_levels:
     wildcard_constraints:
         model=one_of(PLAN.swept_models()),
     params:
-        tracked=lambda wildcards, output: PROTOCOLS.of(output[0]),  # its jobs' params (a derived merge's too)
+        **PROTOCOLS.params("merge_levels"),
     localrule: True
     run:
         merge_step(list(input.shards), list(output), log[0], PROTOCOLS, params.tracked, rule)
@@ -32,6 +31,8 @@ use rule merge_levels as merge_validation with:
         LAYOUT.log("certify", "{model}", "validation", "merge.log"),
     wildcard_constraints:
         model=one_of(list(config["models"])),
+    params:
+        **PROTOCOLS.params("merge_validation"),
 
 
 use rule merge_levels as merge_level with:
@@ -43,6 +44,8 @@ use rule merge_levels as merge_level with:
         LAYOUT.log("certify", "{model}", "level{level}", "merge.log"),
     wildcard_constraints:
         model=one_of(PLAN.single_level_models()),
+    params:
+        **PROTOCOLS.params("merge_level"),
 
 
 use rule merge_levels as merge_assigned with:
@@ -55,6 +58,8 @@ use rule merge_levels as merge_assigned with:
         LAYOUT.log("certify", "{model}", "search_{assignment}", "merge.log"),
     wildcard_constraints:
         assignment=one_of(PLAN.assignments()),
+    params:
+        **PROTOCOLS.params("merge_assigned"),
 
 
 use rule merge_levels as merge_search with:
@@ -66,6 +71,8 @@ use rule merge_levels as merge_search with:
         LAYOUT.log("search", "{model}", "{method}", "merge.log"),
     wildcard_constraints:
         method=one_of(SEARCH_METHODS),
+    params:
+        **PROTOCOLS.params("merge_search"),
 
 
 use rule merge_levels as merge_selector with:
@@ -78,3 +85,5 @@ use rule merge_levels as merge_selector with:
         LAYOUT.log("certify", "{model}", "selector", "merge.log"),
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
+    params:
+        **PROTOCOLS.params("merge_selector"),

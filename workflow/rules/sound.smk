@@ -1,6 +1,5 @@
-"""Sound certificates beside the paper's per-instance radius (config ``sound``): the cascade over the levels, the
-semi-elastic kNN sigma, the exact counterexample to the Insta-RS radius, the empirical audit, and Dual RS in four
-rules (the selector's labels and training, its certification, the certificate). docs/what-the-numbers-mean.md"""
+"""Sound certificates (config ``sound``): the cascade, the semi-elastic kNN sigma, the exact counterexample, the audit,
+and Dual RS in four rules (the selector's labels, training and certification, the certificate)."""
 
 
 rule sound_cascade:

@@ -1,6 +1,5 @@
-"""Training: fixed-sigma baselines (insta_rs.training.methods) and the two-stage methods (insta_rs.training.two_stage:
-Insta-RS Train, PFAT): stage I, then stage II in its own rule (``train.stage1_from`` reuses another model's stage
-I; without ``train.stage2`` the stage-I model is final, Table 5). Each rule checkpoints every epoch and resumes."""
+"""Training: fixed-sigma baselines (training.methods) and two-stage methods (training.two_stage): stage I, then stage
+II in its own rule (without ``train.stage2`` stage I is final, Table 5). Each rule checkpoints every epoch, resumes."""
 
 
 rule train_fixed_sigma:
