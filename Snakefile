@@ -1,10 +1,9 @@
 # insta-rs: Insta-RS (instance-wise randomized smoothing) reproduced, with sound certificates beside it.
-#
-#   snakemake --cores 2                      the offline demo (config.yaml)
+#   snakemake --cores 2                                    the offline demo (config.yaml)
 #   snakemake --configfile config/paper-cifar10.yaml ...   paper scale (see README)
 #   snakemake cost --configfile config/paper-cifar10.yaml  what a config costs, before running it
-#
-# Stages, in DAG order; each file holds the rules of one stage.
+# The rule files follow the DAG (data, published models, training, search, certification, sound certificates
+# with Dual RS, the merges of sharded jobs, tables and figures, the bill); common.smk holds the shared functions.
 
 import sys
 
@@ -19,8 +18,7 @@ from insta_rs.workflow.launch import guard_execution
 min_version("9.0")
 
 
-# config.yaml, unless --configfile names other files (they replace it); --config key=value merges over either.
-# Each file is read once more to name it, and the line of a YAML error, when it is not a mapping of settings.
+# config.yaml unless --configfile names others; each is read once more to name the file and line of a YAML error.
 for path in workflow.overwrite_configfiles or ["config.yaml"]:
     load_yaml(path)
 if not workflow.overwrite_configfiles:
@@ -28,14 +26,11 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-# Schema (defaults filled in), the package's registries, relations between keys, local data and checkpoints:
-# every config error stops the run here, before any job, naming the key and what to do. `snakemake cost` prices
-# the run before it starts, so it needs no data or checkpoints on disk yet.
+# Every config error stops the run here, naming the key (`snakemake cost` needs no data or checkpoints on disk).
 check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
              local_files=not cost_alone_requested(sys.argv))
 
-# One machine: up to one GPU job per visible device at once, each on a device of its own (insta_rs.runtime.gpu_slots),
-# unless --resources or a profile sets `gpu`; a cluster executor leaves GPUs to its scheduler.
+# One machine: one GPU job per visible device (insta_rs.runtime.gpu_slots), unless --resources or a profile sets `gpu`.
 if workflow.is_main_process and workflow.local_exec and "gpu" not in workflow.global_resources:
     workflow.register_resource("gpu", gpu_slots.slot_count(config["device"]))
 
@@ -61,8 +56,7 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/cost.smk"
 
 
-# A run takes the working directory's lock first (a second run started at the same moment stops with Snakemake's
-# lock message), then sets aside every damaged or unsealed result of the run, so that it recomputes them.
+# A run takes the working directory's lock, then sets aside every damaged or unsealed result, to recompute it.
 if workflow.is_main_process:
     guard_execution(workflow, LAYOUT, logger.warning)
 

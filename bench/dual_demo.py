@@ -95,9 +95,10 @@ def audit_dual(model: str, classifier: Smoother, selector: Smoother, frame: pd.D
     position = {int(i): p for p, i in enumerate(test.idx)}
     positions = np.array([position[int(i)] for i in frame["idx"]])
     loss_fn = audit.criterion_margin_loss(classifier.model, dual.candidate_sigmas(levels, sigma0), 16, args.audit_seed)
-    deployed = audit.dual_predictor(classifier, selector, dual.candidate_sigmas(levels, sigma0), sigma_sel,
-                                    args.audit_predict, alpha_sel, alpha_cls, seed=args.audit_seed + 1,
-                                    selector_seed=args.audit_seed + 1_000_001)
+    deployed = audit.dual_predictor(classifier,
+                                    audit.SmoothedSelector(selector, sigma_sel, alpha_sel, args.audit_seed + 1_000_001),
+                                    dual.candidate_sigmas(levels, sigma0), args.audit_predict, alpha_cls,
+                                    seed=args.audit_seed + 1)
     per_example = audit.audit_frame(test.x, test.labels, frame, positions, deployed, loss_fn, settings)
     n_certified = int(((frame["predict"] >= 0) & (frame["radius"] > 0)).sum())
     return audit.summarize(per_example, model, "dual", n_certified)

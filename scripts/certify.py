@@ -30,9 +30,7 @@ def main(snakemake, logger) -> None:
     smoother = make_smoother(snakemake.input.model, batch_size, job_device(snakemake), params.precision)
     procedure = procedure_from_config(certify, [Reading.from_label(text) for text in params.get("readings", [])])
     settings = CertifySettings(certify["n0"], certify["n"], certify["alpha"], certify["seed"], procedure, record_time)
-    # Rows are saved chunk by chunk; a sequential chunk needs many examples to keep its batches full.
-    fewest = 64 if certify["procedure"] == "sequential" else 1
-    examples_per_chunk = max(fewest, 16 * batch_size // (certify["n0"] + certify["n"]))
+    examples_per_chunk = max(procedure.fewest_per_chunk, 16 * batch_size // (certify["n0"] + certify["n"]))
     for number, (sigma, path) in enumerate(jobs, start=1):
         logger.info("certification %d of %d: %s (%s)", number, len(jobs), path, procedure.label)
         certify_to_tsv(smoother, x, labels, idx, sigma, path, settings, examples_per_chunk)

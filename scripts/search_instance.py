@@ -8,6 +8,7 @@ from insta_rs.files import atomic_write
 from insta_rs.levels import sigma_levels
 from insta_rs.runtime.runlog import Progress
 from insta_rs.search import algorithms as search
+from insta_rs.search.registry import SEARCH_METHODS
 from insta_rs.workflow.integrity import run_step
 from insta_rs.workflow.job import job_dataset, job_device, job_shard
 from insta_rs.workflow.steps import examples, make_smoother, shard_positions
@@ -24,11 +25,9 @@ def main(snakemake, logger) -> None:
     criterion = search.instance_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
                                           cfg["p_max"], cfg["seed"], cfg["common_noise"])
     with smoother.reporting(Progress(logger, len(idx) * noise["n_levels"] * cfg["m"], "forward passes of the search",
-                                     at_most=method == "fgss", final=False)):  # FGSS evaluates fewer levels
-        if method == "fgss":
-            result = search.fgss(criterion, len(idx), noise["n_levels"], [tuple(s) for s in cfg["starts"]])
-        else:
-            result = search.grid(criterion, len(idx), noise["n_levels"])
+                                     at_most=SEARCH_METHODS[method].fewer_levels, final=False)):
+        run = getattr(search, method)  # a search method is the function of its name (insta_rs.search.registry)
+        result = run(criterion, len(idx), noise["n_levels"], **SEARCH_METHODS[method].arguments(cfg))
     rows = np.arange(len(idx))
     table = pd.DataFrame({
         "idx": idx, "label": labels, "level": result.level,

@@ -90,3 +90,11 @@ def test_labelled_uniform_criterion_counts_only_correct_soft_predictions(linear_
     assert np.all(flipped(units, levels) <= 0.01)
     radius = search.label_aware_radius(smoother, linear_inputs, 1 - truth, idx, np.full(len(idx), 0.5), estimate)
     assert np.all(radius[np.abs(distance) > 0.1] < 0)
+
+
+def test_every_registered_search_method_is_a_function_of_the_algorithms():
+    from insta_rs.search.registry import DEPLOYED_SEARCH, SEARCH_METHODS
+
+    assert DEPLOYED_SEARCH in SEARCH_METHODS
+    assert all(callable(getattr(search, name)) for name in SEARCH_METHODS)
+    assert SEARCH_METHODS["fgss"].arguments({"starts": [[1, 1], [4, -1]]}) == {"starts": [(1, 1), (4, -1)]}

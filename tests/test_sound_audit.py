@@ -133,3 +133,16 @@ def test_criterion_margin_loss_rises_towards_the_boundary(linear_model, linear_i
     moved = x.detach() + 0.2 * grad / grad.norm()
     assert loss_fn(moved, target).item() > loss.item()
     assert abs(linear_model.distance(moved)[0]) < abs(distance[row])
+
+
+def test_every_audited_mode_names_its_deployed_classifier_and_certification():
+    from insta_rs.layout import Layout
+    from insta_rs.sound import deployed
+    from insta_rs.sound.modes import AUDIT_MODES, audited_mode, certification_path
+
+    assert all(callable(getattr(deployed, mode.deployed)) for mode in AUDIT_MODES.values())
+    assert audited_mode("level3") is AUDIT_MODES["level<k>"]
+    layout = Layout("r")
+    assert [certification_path(layout, "m", mode) for mode in ("insta_rs", "cascade", "level3")] == [
+        layout.assigned("m", "fgss"), layout.sound("m", "cascade"), layout.level("m", 3)]
+    assert AUDIT_MODES["dual"].reads(layout, "m") == [layout.model_file("m", "selector.pt")]

@@ -309,3 +309,11 @@ def test_a_sequential_row_says_its_procedure_and_samples(results_dir: Path) -> N
     fixed_only = build.build_table("t", {"rows": [{"label": "fixed", "model": "m", "result": "level:4"}]},
                                    Layout(str(results_dir)), N_LEVELS, SIGMA0, [0.0])
     assert "samples" not in fixed_only.cells.columns and len(fixed_only.footer) == 4
+
+
+def test_every_table_kind_is_built_by_the_rule_of_its_name():
+    from insta_rs.report.table_kinds import CONFIGURED, TABLE_KINDS, table_kind
+
+    assert list(TABLE_KINDS) == ["b3", "training_speed", "collapse_training", "collapse_levels"]
+    assert table_kind("table1") is CONFIGURED and table_kind("b3") is TABLE_KINDS["b3"]
+    assert [kind.results for kind in TABLE_KINDS.values()] == [True, True, False, False]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from insta_rs.certification.procedures import CountBounds, Procedure, procedure_from_label
+from insta_rs.certification.records import FIXED_N
 from insta_rs.certification.stats import cohen_radius
 
 
@@ -109,7 +110,7 @@ def certification_alpha(frame: pd.DataFrame) -> float:
 def procedure_of(frame: pd.DataFrame) -> Procedure:
     """The one procedure a certification frame was made with (its ``procedure`` column; fixed-N CERTIFY for files
     without one)."""
-    labels = frame["procedure"].unique() if "procedure" in frame.columns else ["cohen"]
+    labels = frame["procedure"].unique() if "procedure" in frame.columns else [FIXED_N]
     if len(labels) != 1:
         raise ValueError(f"one certification mixes procedures {sorted(labels)}; certify it with one procedure")
     return procedure_from_label(str(labels[0]))

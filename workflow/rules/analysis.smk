@@ -1,12 +1,8 @@
-"""Result tables (config ``tables``, with companions of per-instance rows), figures (config ``figures``), the
-Appendix B.3 table (config ``analysis.b3``) and the training-speed table, from the certification, search and
-training results. What each reads: insta_rs.workflow.plan."""
+"""Tables (insta_rs.report.table_kinds) and figures (insta_rs.report.figures); what each reads: PLAN."""
 
 
 rule table:
-    """A table: a configured one (certified accuracy at each radius and ACR per row, ASS for searches, the
-    paper's numbers beside them, what each row's numbers guarantee, companion rows for models with
-    per-instance rows unless ``companions: false``), Appendix B.3 (``b3``) or the training-speed table."""
+    """A table of a kind of insta_rs.report.table_kinds: a configured one, Appendix B.3, training speed, collapse."""
     input:
         results=lambda wildcards: PLAN.table_inputs(wildcards.table),
         code=package_code("make_table.py"),

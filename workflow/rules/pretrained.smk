@@ -1,14 +1,8 @@
-"""Published models: download each archive once (shared by every run under resources/), then import
-the configured checkpoints into our format. With models.<name>.pretrained.path set to a local archive,
-extracted folder or checkpoint file, nothing is downloaded."""
+"""Published models: each archive downloaded once under resources/ (none with ``pretrained.path``), imported."""
 
 
 rule fetch_pretrained:
-    """Download archive ``{source}`` of insta_rs/models/pretrained.yaml (Google Drive through gdown): a body shorter or
-    longer than announced is an error, and the archive is checked against the catalog's or the config's sha256,
-    else the one its first download recorded in resources/pretrained/SHA256SUMS (else it is recorded there). No
-    code or catalog inputs on purpose: an edit must not trigger a multi-GB download again; delete the archive to
-    fetch it anew."""
+    """Download archive ``{source}``, checked against its size and sha256 (no code inputs: never download again)."""
     output:
         archive="resources/pretrained/{source}/archive",
     log:
@@ -24,10 +18,9 @@ rule fetch_pretrained:
 
 
 rule import_pretrained:
-    """Extract ``pretrained.member`` and load it strictly in the catalog's layout; the configured arch and
-    input layer must match the catalog (a wrong input layer silently gives wrong predictions)."""
+    """Extract ``pretrained.member``, load it strictly in the catalog's layout (arch and input layer must match)."""
     input:
-        foreign=foreign_checkpoint,
+        foreign=lambda wildcards: PLAN.foreign_checkpoint(wildcards.model),
         catalog=package_data("models/pretrained.yaml"),
         code=package_code("import_pretrained.py"),
     output:
@@ -35,7 +28,6 @@ rule import_pretrained:
     log:
         LAYOUT.log("models", "{model}", "import.log"),
     params:
-        # where the file lies (pretrained.path) is not what it is
         **PROTOCOLS.params("import_pretrained"),
     wildcard_constraints:
         model=one_of(PLAN.models_with("pretrained")),

@@ -1,5 +1,4 @@
-"""Noise-level search: Algorithm 1 (instance-wise FGSS) and the grid baseline per test example,
-sharded like certification; Algorithm 3 (one uniform level) on the test or validation split."""
+"""Noise-level search per test example (insta_rs.search.registry), sharded; Algorithm 3 on a whole split."""
 
 
 rule search_instance:
@@ -15,7 +14,7 @@ rule search_instance:
     benchmark:
         LAYOUT.benchmark("search", "{model}", "{method}", "{scatteritem}.tsv")
     wildcard_constraints:
-        method=r"fgss|grid",
+        method=one_of(SEARCH_METHODS),
     params:
         **PROTOCOLS.params("search_instance"),
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it

@@ -1,14 +1,7 @@
-"""Merging the shards of a search or certification, in test-subset order, in Snakemake's own process. Every
-such result is made by a merge, whatever the shard count (one shard included); the merge tracks the same
-params as the jobs it merges, and shard files are temporary, so a result's recorded provenance does not depend
-on how many shards made it: changing the shard count re-runs nothing. The tracked settings are one param,
-``tracked``, so that a merge derived with ``use rule`` replaces its parent's whole (Snakemake merges params key
-by key: the search's merge would otherwise also track the certification's settings). A merge verifies the
-shards' seals and seals what it writes (insta_rs.workflow.integrity.merge_step).
-"""
+"""Merges of a search's or certification's shards in test-subset order, whatever the shard count: each tracks its
+jobs' params as one param, ``tracked``, checks the shards' seals and seals what it writes (integrity.merge_step)."""
 
 from insta_rs.workflow.integrity import merge_step
-
 
 
 rule merge_levels:
@@ -50,7 +43,7 @@ use rule merge_levels as merge_level with:
     log:
         LAYOUT.log("certify", "{model}", "level{level}", "merge.log"),
     wildcard_constraints:
-        model=one_of([model for model in config["models"] if model not in PLAN.swept_models()]),
+        model=one_of(PLAN.single_level_models()),
     params:
         **PROTOCOLS.params("merge_level"),
 
@@ -64,7 +57,7 @@ use rule merge_levels as merge_assigned with:
     log:
         LAYOUT.log("certify", "{model}", "search_{assignment}", "merge.log"),
     wildcard_constraints:
-        assignment=r"fgss|grid|knn",
+        assignment=one_of(PLAN.assignments()),
     params:
         **PROTOCOLS.params("merge_assigned"),
 
@@ -77,7 +70,7 @@ use rule merge_levels as merge_search with:
     log:
         LAYOUT.log("search", "{model}", "{method}", "merge.log"),
     wildcard_constraints:
-        method=r"fgss|grid",
+        method=one_of(SEARCH_METHODS),
     params:
         **PROTOCOLS.params("merge_search"),
 

@@ -1,6 +1,5 @@
-"""Sound certificates beside the paper's per-instance radius (config ``sound``): the cascade over the levels,
-the semi-elastic kNN sigma, the exact counterexample to the Insta-RS radius, and the empirical audit.
-See docs/what-the-numbers-mean.md."""
+"""Sound certificates (config ``sound``): the cascade, the semi-elastic kNN sigma, the exact counterexample, the audit,
+and Dual RS in four rules (the selector's labels, training and certification, the certificate)."""
 
 
 rule sound_cascade:
@@ -79,13 +78,7 @@ rule sound_falsify:
 rule sound_audit:
     """Search inputs within the claimed radii for other answers of the deployed classifier, per model and mode."""
     input:
-        models=[LAYOUT.checkpoint(model) for model in config["sound"]["audit"]["models"]],
-        certifications=PLAN.audit_certifications(),
-        knn=[LAYOUT.knn_meta(model) for model in config["sound"]["audit"]["models"]
-             if "semi_elastic" in config["sound"]["audit"]["modes"]],
-        selectors=[LAYOUT.model_file(model, "selector.pt") for model in config["sound"]["audit"]["models"]
-                   if "dual" in config["sound"]["audit"]["modes"]],
-        guards=[LAYOUT.collapse_guard(model) for model in config["sound"]["audit"]["models"]],
+        **PLAN.audit_inputs(),
         code=package_code("sound_audit.py"),
     output:
         tsv=LAYOUT.table("audit", "tsv"),
@@ -108,9 +101,7 @@ rule sound_audit:
 
 
 rule dual_labels:
-    """Dual RS: each training example's best candidate level by the radius estimated with its label
-    (sound.dual.labels.criterion: Eq. 4's soft score or the vote share), with per-class level histograms in the
-    log."""
+    """Dual RS: each training example's best candidate level by the radius estimated with its label."""
     input:
         model=LAYOUT.checkpoint("{model}"),
         data=LAYOUT.data_flag(),
@@ -135,8 +126,7 @@ rule dual_labels:
 
 
 rule dual_selector:
-    """Dual RS: train the sigma selector on the labelled training examples with noise at its own sigma_sel
-    (checkpointed each epoch and resumed, like every training step)."""
+    """Dual RS: train the sigma selector on the labelled training examples at its own sigma_sel."""
     input:
         labels=LAYOUT.model_file("{model}", "selector_labels.tsv"),
         data=LAYOUT.data_flag(),
@@ -160,10 +150,8 @@ rule dual_selector:
         "../../scripts/train_selector.py"
 
 
-rule certify_selector:
-    """Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its own noise seed) on the test
-    subset; predict is the candidate it certifies, radius R_sel. Its own rule, not ``use rule certify_levels``:
-    a derived rule keeps the parent's params (``levels``), which would certify at the levels' sigmas."""
+use rule certify_assigned as certify_selector with:
+    """Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its seed); radius R_sel."""
     input:
         model=LAYOUT.model_file("{model}", "selector.pt"),
         data=LAYOUT.data_flag(),
@@ -178,21 +166,13 @@ rule certify_selector:
         model=one_of(PLAN.dual_models()),
     params:
         **PROTOCOLS.params("certify_selector"),
-    resources:
-        gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
-    script:
-        "../../scripts/certify.py"
 
 
 rule sound_dual:
-    """The Dual RS certificate: the selector's candidate and R_sel, the classifier at that level re-certified at
-    the rest of alpha from its fixed-level certification (samples independent of the selector's), radius
-    min(R_sel, R_cls)."""
+    """Dual RS: the classifier at the selector's candidate, re-certified at the rest of alpha; min(R_sel, R_cls)."""
     input:
         selector=LAYOUT.selector_certification("{model}"),
-        levels=lambda wildcards: [LAYOUT.level(wildcards.model, level) for level in DUAL["levels"]],
+        levels=lambda wildcards: PLAN.dual_levels(wildcards.model),
         code=package_code("sound_dual.py"),
     output:
         tsv=sound_report(LAYOUT.sound("{model}", "dual")),

@@ -1,11 +1,5 @@
-"""Training: fixed-sigma baselines (a parameter-update method of insta_rs.training.methods.METHODS with one
-sigma), Insta-RS Train (Algorithm 2) and PFAT.
-
-Two-stage models train stage I, then fine-tune in stage II, in separate rules, so a changed stage-II
-setting never retrains stage I; ``train.stage1_from: <model>`` reuses another model's stage I, and a
-model without ``train.stage2`` is that stage-I model itself ("without fine-tuning", Table 5). Every rule
-checkpoints each epoch to ``<output>.partial`` beside its output and resumes from it when re-run.
-"""
+"""Training: fixed-sigma baselines (training.methods) and two-stage methods (training.two_stage): stage I, then stage
+II in its own rule (without ``train.stage2`` stage I is final, Table 5). Each rule checkpoints every epoch, resumes."""
 
 
 rule train_fixed_sigma:
@@ -33,8 +27,7 @@ rule train_fixed_sigma:
 
 
 rule insta_stage1:
-    """Insta-RS Train stage I (Algorithm 2): per-example levels, updated every L epochs, method M1.
-    The levels after each update epoch go to levels/epoch_<k>.tsv; the update time to sigma_assignment.json."""
+    """Insta-RS Train stage I (Algorithm 2): per-example levels updated every L epochs; their time is recorded."""
     input:
         data=LAYOUT.data_flag(),
         code=package_code("train_stage1.py"),
@@ -48,7 +41,7 @@ rule insta_stage1:
     benchmark:
         LAYOUT.benchmark("models", "{model}", "stage1.tsv")
     wildcard_constraints:
-        model=one_of(PLAN.two_stage_models("insta", "stage1")),
+        model=one_of(PLAN.trained_by("insta_stage1")),
     params:
         **PROTOCOLS.params("insta_stage1"),
     resources:
@@ -59,14 +52,13 @@ rule insta_stage1:
         "../../scripts/train_stage1.py"
 
 
-# PFAT stage 1: each example's level drawn uniformly from 1..T for every batch; its m2 and p_max only shape
-# the grid assignment (pfat_assign), so its params leave them out: a change there does not retrain stage 1.
+# PFAT stage 1: a uniform random level per example and batch (its params leave out m2 and p_max).
 use rule insta_stage1 as pfat_stage1 with:
     output:
         model=LAYOUT.model_file("{model}", "stage1.pt"),
         history=LAYOUT.model_file("{model}", "stage1_history.tsv"),
     wildcard_constraints:
-        model=one_of(PLAN.two_stage_models("pfat", "stage1")),
+        model=one_of(PLAN.trained_by("pfat_stage1")),
     params:
         **PROTOCOLS.params("pfat_stage1"),
 
@@ -85,7 +77,7 @@ rule pfat_assign:
     benchmark:
         LAYOUT.benchmark("models", "{model}", "assign.tsv")
     wildcard_constraints:
-        model=one_of(PLAN.two_stage_models("pfat", "stage1")),
+        model=one_of(PLAN.trained_by("pfat_assign")),
     params:
         **PROTOCOLS.params("pfat_assign"),
     resources:
@@ -110,7 +102,7 @@ rule insta_stage2:
     benchmark:
         LAYOUT.benchmark("models", "{model}", "stage2.tsv")
     wildcard_constraints:
-        model=one_of(PLAN.two_stage_models("insta", "stage2")),
+        model=one_of(PLAN.trained_by("insta_stage2")),
     params:
         **PROTOCOLS.params("insta_stage2"),
     resources:
@@ -129,7 +121,7 @@ use rule insta_stage2 as pfat_stage2 with:
         levels=stage1_of("assigned_levels.tsv"),
         code=package_code("train_stage2.py"),
     wildcard_constraints:
-        model=one_of(PLAN.two_stage_models("pfat", "stage2")),
+        model=one_of(PLAN.trained_by("pfat_stage2")),
 
 
 rule export_stage1:

@@ -18,7 +18,7 @@ procedure from the column (:func:`procedure_from_label`) to recompute bounds at 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, ClassVar, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # the registry is read while the workflow parses its rules: n
 class Procedure(Protocol):
     label: str
     cohen_radius: bool  # every radius is sigma * PhiInv(pA_lower) (Cohen et al. Theorem 1)
+    fixed_n: ClassVar[bool]  # n estimation samples for every example: the counts serve a reading at any level
+    settings_key: ClassVar[str | None]  # the key under ``certify`` that holds its settings
+    fewest_per_chunk: ClassVar[int]  # examples certified together at the least (rows are saved chunk by chunk)
 
     def certify(self, smoother: Smoother, x: torch.Tensor, sigma: np.ndarray, idx: np.ndarray, n0: int, n: int,
                 alpha: float, seed: int) -> Certificates:
@@ -72,6 +75,9 @@ class Cohen:
 
     label: str = FIXED_N
     cohen_radius: bool = True
+    fixed_n: ClassVar[bool] = True
+    settings_key: ClassVar[str | None] = None
+    fewest_per_chunk: ClassVar[int] = 1
 
     @classmethod
     def from_config(cls, certify: Mapping, readings: Sequence[Reading] = ()) -> Cohen:
@@ -94,6 +100,9 @@ class Sequential:
 
     settings: SequentialSettings = SequentialSettings()
     readings: tuple[Reading, ...] = ()
+    fixed_n: ClassVar[bool] = False
+    settings_key: ClassVar[str | None] = "sequential"
+    fewest_per_chunk: ClassVar[int] = 64  # a chunk needs many examples to keep its batches full
 
     @classmethod
     def from_config(cls, certify: Mapping, readings: Sequence[Reading] = ()) -> Sequential:

@@ -24,6 +24,7 @@ CERTIFY_COLUMNS = [
     "sigma", "pA_lower", "c_hat", "nA", "nB", "n0A", "n0", "n", "alpha", "seed",
     "n_used", "procedure",
 ]
+ABSTAIN = -1  # the predict column of an abstention
 FIXED_N = "cohen"  # the procedure column of Cohen et al.'s CERTIFY (N fixed in advance)
 
 

@@ -29,12 +29,12 @@ from insta_rs.certification.noise import (
     noise_blocks,
     noise_key,
 )
+from insta_rs.certification.records import ABSTAIN
 from insta_rs.certification.sequential import SequentialRule
 from insta_rs.certification.stats import cohen_radius, pA_lower_bound, predict_pvalue
 from insta_rs.runtime.device import autocast, tune_for_throughput
 from insta_rs.runtime.runlog import Progress
 
-ABSTAIN = -1
 
 
 @dataclass

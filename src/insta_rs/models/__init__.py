@@ -1,6 +1,7 @@
 """Base classifiers and their checkpoints.
 
-- :mod:`.architectures`: the registry of architectures (CIFAR ResNet-20/110, ResNet-50, the digits CNN) and input
+- :mod:`.names`: the names of architectures and input layers a config may use;
+- :mod:`.architectures`: the architectures (CIFAR ResNet-20/110, ResNet-50, the digits CNN) and input
   layers;
 - :mod:`.checkpoints`: our checkpoints and the published layouts; ``pretrained.yaml``: the published archives.
 

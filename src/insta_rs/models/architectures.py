@@ -13,8 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ARCHS = ("digits_cnn", "cifar_resnet20", "cifar_resnet110", "resnet50")
-INPUT_LAYER_KINDS = ("none", "mean", "meanstd")
+from insta_rs.models.names import ARCHS, INPUT_LAYER_KINDS
 
 
 class MeanLayer(nn.Module):

@@ -29,6 +29,7 @@ from insta_rs.files import atomic_write, read_tsv
 from insta_rs.layout import Layout
 from insta_rs.levels import level_sigma
 from insta_rs.report.rows import load_row, row_inputs
+from insta_rs.search.registry import SEARCH_METHODS, SearchMethod
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -209,9 +210,6 @@ def load_levels(layout: Layout, model: str, n_levels: int) -> dict[int, pd.DataF
     return {k: read_certification(path) for k, path in enumerate(layout.levels(model, n_levels), start=1)}
 
 
-SEARCHES = {"grid": "grid search", "fgss": "multi-start FGSS"}
-
-
 def _draw_fig1a(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
     acr_by_model = {}
     for model in figure["models"]:
@@ -242,9 +240,14 @@ def _draw_fig3ab(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
                                      figure.get("title", ""), per_instance)
 
 
+def _exhaustive_first(searches: Mapping[str, SearchMethod]) -> list[tuple[str, SearchMethod]]:
+    """The search methods, those that evaluate every level first (drawn behind the others)."""
+    return sorted(searches.items(), key=lambda item: item[1].fewer_levels)
+
+
 def _draw_fig3c(figure: Mapping, layout: Layout, noise: Mapping) -> Figure:
-    searches = {label: read_tsv(layout.search(figure["model"], method), ["idx", "level"])
-                for method, label in SEARCHES.items()}
+    searches = {search.label: read_tsv(layout.search(figure["model"], method), ["idx", "level"])
+                for method, search in _exhaustive_first(SEARCH_METHODS)}
     return sigma_histogram_figure(searches, noise["n_levels"], noise["sigma0"])
 
 
@@ -266,7 +269,8 @@ FIGURE_KINDS = {
                                                             for path in row_inputs(layout, row["model"],
                                                                                    row["result"], n)),
                          _draw_fig3ab),
-    "fig3c": FigureKind("model", lambda f, layout, n: [layout.search(f["model"], method) for method in SEARCHES],
+    "fig3c": FigureKind("model", lambda f, layout, n: [layout.search(f["model"], method)
+                                                        for method, _ in _exhaustive_first(SEARCH_METHODS)],
                         _draw_fig3c),
 }
 

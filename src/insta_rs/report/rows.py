@@ -38,9 +38,9 @@ from insta_rs.certification.records import read_certification
 from insta_rs.files import read_tsv
 from insta_rs.layout import Layout
 from insta_rs.levels import level_sigma
+from insta_rs.search.registry import SEARCH_METHODS
 from insta_rs.sound.modes import SOUND_MODES
 
-SEARCH_METHODS = ("fgss", "grid")
 UNIFORM_SPLITS = ("test", "validation")
 COMPANIONS = {"uniform:validation": "sigma from validation, label-free Alg. 3",
               "validation_best": "sigma from validation, best certified ACR (labels)",
@@ -181,7 +181,7 @@ def _all_levels(source: Source) -> list[str]:
 ROW_KINDS: dict[str, RowKind] = {
     "level": RowKind(LEVEL, lambda _: "sound: fixed sigma (Cohen et al.)",
                      lambda s: [s.layout.level(s.model, s.argument)], _level),
-    "search": RowKind(SEARCH_METHODS,
+    "search": RowKind(tuple(SEARCH_METHODS),
                       lambda _: "per-instance fixed-sigma radius (as in the paper; not a certificate of the deployed "
                                 "instance-wise classifier)",
                       lambda s: [s.layout.assigned(s.model, s.argument), s.layout.search(s.model, s.argument)],

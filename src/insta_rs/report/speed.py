@@ -11,9 +11,9 @@ import pandas as pd
 
 from insta_rs.report.paper import paper_numbers
 from insta_rs.report.render import Table
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 
 TIMING_KEYS = ("method", "seconds", "n_examples", "device")
-ASSIGNMENT = {"insta": "Alg. 2 lazy updates (stage I)", "pfat": "grid search after stage 1"}
 
 
 def read_timing(path: str) -> dict:
@@ -27,8 +27,8 @@ def read_timing(path: str) -> dict:
     missing = [key for key in TIMING_KEYS if key not in record]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}; re-run the model's stage-I training")
-    if record["method"] not in ASSIGNMENT:
-        raise ValueError(f"{path}: method {record['method']!r} is not one of {sorted(ASSIGNMENT)}")
+    if record["method"] not in TWO_STAGE_METHODS:
+        raise ValueError(f"{path}: method {record['method']!r} is not one of {sorted(TWO_STAGE_METHODS)}")
     return record
 
 
@@ -48,12 +48,12 @@ def training_speed_table(timing_paths: Mapping[str, str], train_cfgs: Mapping[st
     numbers, cells = [], []
     for model, path in timing_paths.items():
         record = read_timing(path)
-        updates = len(record.get("seconds_per_update_epoch", {})) if record["method"] == "insta" else 1
+        updates = len(record["seconds_per_update_epoch"]) if "seconds_per_update_epoch" in record else 1
         numbers.append({"source": "reproduced", "model": model, "method": record["method"],
                         "seconds": float(record["seconds"]), "hours": float(record["seconds"]) / 3600,
                         "n_examples": int(record["n_examples"]),
                         "stage1_epochs": int(train_cfgs[model]["stage1"]["epochs"]), "sigma_updates": updates,
-                        "levels_per_update": 2 if record["method"] == "insta" else n_levels,
+                        "levels_per_update": TWO_STAGE_METHODS[record["method"]].levels_per_update(n_levels),
                         "device": record["device"]})
     reference = paper_numbers()["training_speed"]
     for entry in reference["entries"].values():
@@ -67,7 +67,7 @@ def training_speed_table(timing_paths: Mapping[str, str], train_cfgs: Mapping[st
 
     for _, row in frame.iterrows():
         cells.append({"Model": row["model"] if row["source"] == "reproduced" else f"{row['model']} (paper)",
-                      "Method": row["method"], "sigma assignment": ASSIGNMENT[row["method"]],
+                      "Method": row["method"], "sigma assignment": TWO_STAGE_METHODS[row["method"]].assignment,
                       "seconds": f"{row['seconds']:.2f}", "hours": f"{row['hours']:.4f}",
                       "training examples": count(row["n_examples"]), "stage-I epochs": count(row["stage1_epochs"]),
                       "sigma updates": count(row["sigma_updates"]),

@@ -7,7 +7,8 @@
 - :mod:`.dual_selector` Dual RS's selector: its labels on the training split and its training
 - :mod:`.falsify`      an exact counterexample to the Insta-RS radius as a certificate of the deployed classifier
 - :mod:`.audit`        an empirical search for violations of a certification file's claims on a trained model
-- :mod:`.modes`        the mode names and the result files that hold them
+- :mod:`.modes`        the registry of sound and audited modes: names, result files, deployed classifiers
+- :mod:`.deployed`     the classifier a user of each audited mode queries
 
 ``docs/what-the-numbers-mean.md`` says which number certifies what.
 

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from insta_rs.certification.noise import ESTIMATION, SELECTION
+from insta_rs.certification.records import ABSTAIN
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.levels import sigma_levels
 from insta_rs.runtime.runlog import Progress
@@ -42,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 DeployedPredict = Callable[[torch.Tensor], np.ndarray]
 SurrogateLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-ABSTAIN = -1
 
 
 @dataclass
@@ -271,18 +271,29 @@ def cascade_predictor(smoother: Smoother, sigmas: np.ndarray, n0: int, n: int, a
     return deployed
 
 
-def dual_predictor(classifier: Smoother, selector: Smoother, sigmas: np.ndarray, sigma_sel: float, n: int,
-                   alpha_sel: float, alpha_cls: float, seed: int, selector_seed: int) -> DeployedPredict:
-    """Dual RS as deployed (:mod:`.dual`): the selector's PREDICT at ``sigma_sel`` picks a candidate
+@dataclass(frozen=True)
+class SmoothedSelector:
+    """Dual RS's smoothed selector: its smoother, its sigma ``sigma_sel``, its share of alpha, its first seed."""
+
+    smoother: Smoother
+    sigma: float
+    alpha: float
+    seed: int
+
+
+def dual_predictor(classifier: Smoother, selector: SmoothedSelector, sigmas: np.ndarray, n: int, alpha_cls: float,
+                   seed: int) -> DeployedPredict:
+    """Dual RS as deployed (:mod:`.dual`): the selector's PREDICT at ``selector.sigma`` picks a candidate
     ``sigmas[k]``, the classifier's PREDICT at that sigma answers; ABSTAIN when either abstains. The selector
-    draws its noise from ``selector_seed, selector_seed + 1, ...`` and the classifier from ``seed, seed + 1, ...``
+    draws its noise from ``selector.seed, selector.seed + 1, ...`` and the classifier from ``seed, seed + 1, ...``
     (give them disjoint ranges)."""
     sigmas = np.asarray(sigmas, dtype=float)
-    seeds, selector_seeds = _seeds(seed), _seeds(selector_seed)
+    seeds, selector_seeds = _seeds(seed), _seeds(selector.seed)
 
     def deployed(x: torch.Tensor) -> np.ndarray:
         idx = np.arange(len(x))
-        choice = selector.predict(x, np.full(len(x), sigma_sel), idx, n, alpha_sel, next(selector_seeds))
+        choice = selector.smoother.predict(x, np.full(len(x), selector.sigma), idx, n, selector.alpha,
+                                           next(selector_seeds))
         answer = classifier.predict(x, sigmas[np.maximum(choice, 0)], idx, n, alpha_cls, next(seeds))
         return np.where(choice != ABSTAIN, answer, ABSTAIN)
 

@@ -56,10 +56,9 @@ from scipy.stats import norm
 
 from insta_rs.analysis import RecordedCounts, aligned_levels
 from insta_rs.certification.procedures import CountBounds
-from insta_rs.certification.records import read_certification, write_certification
+from insta_rs.certification.records import ABSTAIN, read_certification, write_certification
 from insta_rs.certification.stats import p_upper_bound, pA_lower_bound
 
-ABSTAIN = -1
 UNKNOWN_CLASS = -1
 UNKNOWN_COUNT = -1
 

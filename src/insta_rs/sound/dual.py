@@ -36,10 +36,9 @@ import numpy as np
 import pandas as pd
 
 from insta_rs.analysis import aligned_levels, certification_alpha, recertified_frame
-from insta_rs.certification.records import CERTIFY_COLUMNS, read_certification, write_certification
+from insta_rs.certification.records import ABSTAIN, CERTIFY_COLUMNS, read_certification, write_certification
 from insta_rs.levels import sigma_levels
 
-ABSTAIN = -1
 SIGMA_ATOL = 5e-7  # sigma is written with 6 decimals
 EXTRA_COLUMNS = ["level", "radius_selector", "radius_classifier", "alpha_selector", "alpha_classifier",
                  "seed_selector"]

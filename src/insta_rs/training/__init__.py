@@ -1,7 +1,7 @@
 """Training of base classifiers for randomized smoothing, each example noised with its own sigma.
 
-- :mod:`~insta_rs.training.methods`: the registries of training methods (parameter-update methods and the
-  two-stage methods);
+- :mod:`~insta_rs.training.methods`, :mod:`~insta_rs.training.two_stage`: the registries of parameter-update
+  methods and of two-stage methods;
 - :mod:`~insta_rs.training.gaussian`, :mod:`~insta_rs.training.smoothadv`, :mod:`~insta_rs.training.macer`:
   the parameter-update methods (Cohen et al., Salman et al., Zhai et al.);
 - :mod:`~insta_rs.training.sigma_update`: Algorithm 2 stage I, the per-example level update;

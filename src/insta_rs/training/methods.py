@@ -3,8 +3,8 @@
 :data:`METHODS` holds the parameter-update methods (``train.method`` of a fixed-sigma baseline and
 ``stage1.method`` / ``stage2.method`` of a two-stage model): the module that implements the method's
 ``training_loss(stage, model, x, labels, sigma, epoch, generator)`` and the method's own options with their
-defaults and ranges. :data:`TWO_STAGE_METHODS` holds the per-example-sigma methods (``train.method``) that
-train a stage I and fine-tune it in a stage II.
+defaults and ranges. :data:`TWO_STAGE_METHODS` (:mod:`.two_stage`) holds the per-example-sigma methods (``train.method``)
+that train a stage I and fine-tune it in a stage II.
 
 Adding a parameter-update method: write its module (``training_loss``), add its entry here, test it. The
 config schema, the config checks and the workflow's training rules take the names from here. Free of torch:
@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from typing import Callable
+
+from insta_rs.training.two_stage import TWO_STAGE_METHODS  # noqa: F401 (the registry of two-stage methods)
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,4 @@ METHODS: dict[str, Method] = {
     "macer": Method("insta_rs.training.macer", "certified-radius maximization (Zhai et al. 2020)",
                     {"k": Option(16, 1), "lambda": Option(12.0, 0), "gamma": Option(8.0), "beta": Option(16.0)},
                     lambda options: FORWARD_AND_BACKWARD * options["k"]),  # forward and backward over k copies
-}
-
-TWO_STAGE_METHODS = {
-    "insta": "Insta-RS Train (Algorithm 2): per-example levels updated every L epochs in stage I, fine-tuned in "
-             "stage II",
-    "pfat": "PFAT: random levels in stage 1, a grid assignment of levels, fine-tuning in stage 2",
 }

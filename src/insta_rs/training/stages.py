@@ -24,12 +24,12 @@ from insta_rs.runtime.device import autocast, autocast_dtype
 from insta_rs.training.config import parse_stage
 from insta_rs.training.example_levels import read_levels_tsv, write_levels_tsv
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 from insta_rs.training.pfat import assign_levels
 from insta_rs.training.stage_run import StageOutput, TrainingJob
 
 logger = logging.getLogger(__name__)
 
-TWO_STAGE_METHODS = ("insta", "pfat")
 
 
 def _model_info(job: TrainingJob, dataset_cfg: dict) -> dict:
@@ -74,11 +74,11 @@ def train_stage1(method: str, stage1_cfg: dict, job: TrainingJob, dataset_cfg: d
     PFAT (a uniform random level per example and batch)."""
     where = job.where
     if method not in TWO_STAGE_METHODS:
-        raise ValueError(f"{where}: method {method!r} has no stage I; use one of {TWO_STAGE_METHODS}")
+        raise ValueError(f"{where}: method {method!r} has no stage I; use one of {tuple(TWO_STAGE_METHODS)}")
     stage = parse_stage(stage1_cfg, f"{method}_stage1", where)
     train_set = IndexedDataset(load_split(dataset_cfg, "train"))
     model = build_seeded_model(job.arch, dataset_cfg["num_classes"], job.input_layer, stage.seed)
-    policy = LevelPolicy("adaptive" if method == "insta" else "random", noise["sigma0"], noise["n_levels"])
+    policy = LevelPolicy(TWO_STAGE_METHODS[method].stage1_policy, noise["sigma0"], noise["n_levels"])
     final = train_stage(model, train_set, stage, policy, output, model_info=_model_info(job, dataset_cfg),
                         identity=_identity(f"{method}_stage1", job, dataset_cfg), execution=job.execution())
     if out_timing is not None:

@@ -1,6 +1,7 @@
 """What the Snakemake workflow plans, checks and runs.
 
-- :mod:`.config_check`: the config's schema, registries and relations, checked before any job;
+- :mod:`.config_check`, :mod:`.config_relations`: the config's schema, registries and relations, checked before
+  any job;
 - :mod:`.plan`: what a run makes and what each target reads (the rules' input functions);
 - :mod:`.protocols`: every rule's params and every result's protocol, from the config alone;
 - :mod:`.seal`, :mod:`.integrity`, :mod:`.launch`: results sealed where written, checked where read and at the start

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -92,3 +93,22 @@ def _sources_of(module: str, root: Path) -> list[Path]:
         return []
     inits = [root.joinpath(*parts[1:depth], "__init__.py") for depth in range(1, len(parts))]
     return [path for path in inits if path.is_file()] + [own]
+
+
+def relative(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it (so that moving the checkout, with its
+    results, changes no input path), else as given."""
+    below = os.path.relpath(path)
+    return path if below.startswith("..") else below
+
+
+def code_inputs(basedir: str, script: str) -> list[str]:
+    """The rule inputs of ``<basedir>/scripts/<script>``'s code: :func:`package_sources` below
+    ``<basedir>/src/insta_rs``, so that an edit re-runs the step (``snakemake --touch`` accepts a cosmetic one)."""
+    return [relative(path) for path in package_sources(os.path.join(basedir, "scripts", script),
+                                                       os.path.join(basedir, "src", PACKAGE))]
+
+
+def package_data(basedir: str, name: str) -> str:
+    """The rule input of a data file shipped in the package (e.g. the paper's numbers)."""
+    return relative(os.path.join(basedir, "src", PACKAGE, name))

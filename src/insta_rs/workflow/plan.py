@@ -7,14 +7,18 @@ and which models each training rule trains. Free of torch and matplotlib: the ru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from insta_rs.certification.procedures import PROCEDURES
 from insta_rs.certification.sequential import Reading
 from insta_rs.layout import Layout
 from insta_rs.report.figures import FIGURE_KINDS, figure_kind, unique
 from insta_rs.report.rows import row_inputs, table_rows
-from insta_rs.sound.modes import certification_path
-from insta_rs.training.methods import TWO_STAGE_METHODS
+from insta_rs.report.table_kinds import TABLE_KINDS, table_kind
+from insta_rs.search.registry import SEARCH_METHODS
+from insta_rs.sound.modes import SOUND_MODES, audited_mode, certification_path
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 
 TABLE_FORMATS = ("md", "tex", "tsv")
 FIGURE_FORMATS = ("png", "pdf")
@@ -54,9 +58,21 @@ class Plan:
             return [name for name, train in models if not train.get("stage2")]
         return [name for name, train in models if train.get(has)]
 
+    def trained_by(self, rule: str) -> list[str]:
+        """Models of a two-stage method among whose ``rules`` is ``rule``: its stage-I rules (``stage1``,
+        ``assign``) train the models with their own stage I, its ``stage2`` rule those that fine-tune."""
+        parts = {"stage1": "stage1", "assign": "stage1", "stage2": "stage2"}
+        return unique(model for name, method in TWO_STAGE_METHODS.items() for step, part in parts.items()
+                      if method.rules[step] == rule for model in self.two_stage_models(name, part))
+
     def stage1_only_models(self) -> list[str]:
         """Two-stage models without a stage II: their final model is a stage-I model (Table 5)."""
         return [model for method in TWO_STAGE_METHODS for model in self.two_stage_models(method, "no stage2")]
+
+    def foreign_checkpoint(self, model: str) -> str:
+        """A published model's local ``pretrained.path``, else the downloaded archive of its source."""
+        pretrained = self.config["models"][model]["pretrained"]
+        return pretrained.get("path") or f"resources/pretrained/{pretrained['source']}/archive"
 
     def stage1_source(self, model: str) -> str:
         """The model whose stage I ``model`` fine-tunes: its own, or ``train.stage1_from``'s."""
@@ -69,51 +85,37 @@ class Plan:
         return {"models": list(sound.get("models", [])), "modes": list(sound.get("modes", []))}
 
     def result_tables(self) -> list[str]:
-        """The tables of results: the configured ones, ``b3`` when ``analysis.b3`` is set, and ``training_speed``
-        when a model times its sigma assignment."""
-        return (list(self.config.get("tables", {})) + (["b3"] if self.b3_config() else [])
-                + (["training_speed"] if self.training_speed_models() else []))
+        """The tables of results: the configured ones, then those of :data:`TABLE_KINDS` of results the run has
+        (``b3`` when ``analysis.b3`` is set, ``training_speed`` when a model times its sigma assignment)."""
+        return list(self.config.get("tables", {})) + self._added_tables(results=True)
 
     def table_names(self) -> list[str]:
         """Every table of the run: :meth:`result_tables` and the collapse diagnostics of the training levels and
         of the levels certified anyway (they add no certification)."""
-        return (self.result_tables() + (["collapse_training"] if self.training_level_files() else [])
-                + (["collapse_levels"] if self.swept_models() else []))
+        return self.result_tables() + self._added_tables(results=False)
+
+    def _added_tables(self, results: bool) -> list[str]:
+        return [name for name, kind in TABLE_KINDS.items() if kind.results == results and kind.wanted(self)]
 
     def training_level_files(self) -> dict[str, str]:
-        """``{row name: file}`` of per-example training levels: Algorithm 2's levels directory, PFAT's grid
-        assignment, Dual RS's selector labels."""
-        files = {model: self.layout.training_levels(model) for model in self.two_stage_models("insta", "stage1")}
-        files |= {model: self.layout.model_file(model, "assigned_levels.tsv")
-                  for model in self.two_stage_models("pfat", "stage1")}
+        """``{row name: file}`` of per-example training levels: each two-stage method's (Algorithm 2's levels
+        directory, PFAT's grid assignment) for the models with their own stage I, Dual RS's selector labels."""
+        files = {model: method.levels_file(self.layout, model) for name, method in TWO_STAGE_METHODS.items()
+                 for model in self.two_stage_models(name, "stage1")}
         return files | {f"{model} selector": self.layout.model_file(model, "selector_labels.tsv")
                         for model in self.dual_models()}
 
     def table_spec(self, name: str) -> dict:
-        """What table ``name`` shows: a configured table with the sound companions and the default radii,
-        the B.3 settings, or the train entries of the models in the training-speed table."""
-        if name == "b3":
-            return {"b3": self.b3_config()}
-        if name == "training_speed":
-            return {"train": {model: self.config["models"][model]["train"] for model in self.training_speed_models()}}
-        if name == "collapse_training":
-            return {"collapse_training": self.training_level_files()}
-        if name == "collapse_levels":
-            return {"collapse_levels": {model: self.layout.levels(model, self.n_levels)
-                                        for model in self.swept_models()}}
-        return {"table": self.config["tables"][name], "sound": self.sound_companions(),
-                "radii": self.config["analysis"]["radii"]}
+        """What table ``name`` shows (the ``table`` rule's param ``spec``): a configured table with the sound
+        companions and the default radii, or what its kind of :data:`TABLE_KINDS` shows."""
+        return table_kind(name).spec(self, name)
 
     def table_inputs(self, name: str) -> list[str]:
         """Every result file table ``name`` reads (for a configured table: its rows and their companions)."""
-        if name == "b3":
-            return self.b3_inputs()
-        if name == "training_speed":
-            return [self.layout.model_file(model, "sigma_assignment.json") for model in self.training_speed_models()]
-        if name == "collapse_training":
-            return [*self.training_level_files().values(), self.layout.data_flag()]
-        if name == "collapse_levels":
-            return [path for paths in self.table_spec(name)["collapse_levels"].values() for path in paths]
+        return table_kind(name).inputs(self, name)
+
+    def configured_table_inputs(self, name: str) -> list[str]:
+        """The result files of the rows of configured table ``name`` and of their companions."""
         rows = table_rows(self.config["tables"][name], self.sound_companions())
         return unique(path for row in rows for path in row_inputs(self.layout, row["model"], row["result"],
                                                                   self.n_levels))
@@ -151,15 +153,14 @@ class Plan:
         """The readings (:class:`insta_rs.certification.sequential.Reading` labels) at which something reads ``model``'s
         certifications of the test subset at every level at another level than their own alpha, which a sequential
         certification settles too (none under fixed N, whose counts serve every level): the alpha/K envelope (share
-        1/K), the cascade (1/(2K), thresholds shifted by its p0) and Dual RS's classifier (1 - alpha_share)."""
-        if self.config["certify"]["procedure"] != "sequential":
+        1/K) and each sound mode's reading (:attr:`insta_rs.sound.modes.SoundMode.reading`: the cascade's 1/(2K),
+        thresholds shifted by its p0; Dual RS's classifier's 1 - alpha_share)."""
+        if PROCEDURES[self.config["certify"]["procedure"]].fixed_n:
             return []
         sound, n_levels = self.config["sound"], self.n_levels
         readings = {Reading(1 / n_levels)} if "oracle_bonferroni" in self.results_of(model) else set()
-        if model in sound["models"] and "cascade" in sound["modes"]:
-            readings.add(Reading(1 / (2 * n_levels), sound["cascade"]["p0"]))
-        if model in self.dual_models():
-            readings.add(Reading(1 - sound["dual"]["alpha_share"]))
+        if model in sound["models"]:
+            readings |= {SOUND_MODES[mode].reading(sound, n_levels) for mode in sound["modes"]} - {None}
         return [reading.label for reading in sorted(readings, reverse=True)]
 
     def collapse_guard_inputs(self, model: str) -> list[str]:
@@ -172,6 +173,20 @@ class Plan:
         """Models certified with Dual RS (``dual`` in ``sound.modes``)."""
         sound = self.config["sound"]
         return list(sound["models"]) if "dual" in sound["modes"] else []
+
+    def dual_levels(self, model: str) -> list[str]:
+        """The fixed-level certifications of ``model`` at Dual RS's candidate levels (``sound.dual.levels``)."""
+        return [self.layout.level(model, level) for level in self.config["sound"]["dual"]["levels"]]
+
+    def audit_inputs(self) -> dict[str, list[str]]:
+        """What the audit reads: every ``sound.audit.models`` checkpoint and collapse guard, the certifications it
+        checks (:meth:`audit_certifications`) and the files each mode's deployed classifier reads."""
+        audit = self.config["sound"]["audit"]
+        return {"models": [self.layout.checkpoint(model) for model in audit["models"]],
+                "certifications": self.audit_certifications(),
+                "reads": [path for model in audit["models"] for mode in audit["modes"]
+                          for path in audited_mode(mode).reads(self.layout, model)],
+                "guards": [self.layout.collapse_guard(model) for model in audit["models"]]}
 
     def audit_certifications(self) -> list[str]:
         """The certifications the audit checks: every ``sound.audit.modes`` of every ``sound.audit.models``."""
@@ -205,16 +220,35 @@ class Plan:
         return paths | set(self.sound_targets() + self.audit_certifications())
 
     def levels_read(self) -> dict[str, list[int]]:
-        """``{model: levels}`` of the fixed-level certifications that something reads; a cascade certificate
-        reads every level of its model."""
-        paths = self.read_paths()
-        dual_levels = self.config["sound"]["dual"]["levels"]
-        return {model: self.all_levels if self.layout.sound(model, "cascade") in paths
-                else sorted({level for level in self.all_levels if self.layout.level(model, level) in paths}
-                            | (set(dual_levels) if model in self.dual_models() else set()))
-                for model in self.config["models"]}
+        """``{model: levels}`` of the fixed-level certifications that something reads, directly or through a
+        sound certificate (:attr:`insta_rs.sound.modes.SoundMode.levels_read`: the cascade reads every level)."""
+        paths, sound = self.read_paths(), self.config["sound"]
+
+        def read(model: str) -> list[int]:
+            levels = {level for level in self.all_levels if self.layout.level(model, level) in paths}
+            for name, mode in SOUND_MODES.items():
+                if self.layout.sound(model, name) in paths:
+                    levels |= set(mode.levels_read(sound, self.n_levels))
+            return sorted(levels)
+
+        return {model: read(model) for model in self.config["models"]}
 
     def swept_models(self) -> list[str]:
         """Models whose every level is read: one job certifies them at all levels (the model loaded once);
-        the others get a job for each level read, and none for the rest."""
+        the others (:meth:`single_level_models`) get a job for each level read, and none for the rest."""
         return [model for model, levels in self.levels_read().items() if len(levels) == self.n_levels]
+
+    def single_level_models(self) -> list[str]:
+        """The models not in :meth:`swept_models`."""
+        swept = self.swept_models()
+        return [model for model in self.config["models"] if model not in swept]
+
+    @staticmethod
+    def assignments() -> list[str]:
+        """What assigns each test example its sigma (``certify_assigned``): the search methods, the kNN sigma."""
+        return [*SEARCH_METHODS, "knn"]
+
+
+def one_of(names: list[str]) -> str:
+    """A wildcard regex matching exactly one of ``names`` (never matches when the list is empty)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"

@@ -18,7 +18,7 @@ import yaml
 
 from insta_rs.layout import Layout, protocol_key
 from insta_rs.runtime.device import device_kind
-from insta_rs.training.methods import TWO_STAGE_METHODS
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 from insta_rs.workflow.config_check import SCHEMA
 from insta_rs.workflow.plan import Plan
 
@@ -238,14 +238,15 @@ class Protocols:
             raise ValueError(f"model {model} is not configured")
         if "pretrained" in entry:
             return "import_pretrained"
-        method, train = entry["train"]["method"], entry["train"]
-        if method not in TWO_STAGE_METHODS:
+        train = entry["train"]
+        if train["method"] not in TWO_STAGE_METHODS:
             return "train_fixed_sigma"
+        rules = TWO_STAGE_METHODS[train["method"]].rules
         if name in ("stage1.pt", "stage1_history.tsv", "levels"):
-            return f"{method}_stage1"
+            return rules["stage1"]
         if name in ("assigned_levels.tsv", "sigma_assignment.json"):
-            return "pfat_assign" if method == "pfat" else "insta_stage1"
-        return f"{method}_stage2" if train.get("stage2") else "export_stage1"
+            return rules["assign"]
+        return rules["stage2"] if train.get("stage2") else "export_stage1"
 
 
 def _at(params: Mapping[str, object], wildcards: Wildcards) -> dict:
