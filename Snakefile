@@ -2,10 +2,7 @@
 #   snakemake --cores 2                                    the offline demo (config.yaml)
 #   snakemake --configfile config/paper-cifar10.yaml ...   paper scale (see README)
 #   snakemake cost --configfile config/paper-cifar10.yaml  what a config costs, before running it
-# The rule files follow the DAG (data, published models, training, search, certification, sound certificates
-# with Dual RS, the merges of sharded jobs, tables and figures, the bill); common.smk holds the shared functions.
-
-import sys
+# Rule files in DAG order (data to tables, figures and the bill); common.smk holds the shared functions.
 
 from snakemake.logging import logger
 from snakemake.utils import min_version
@@ -27,8 +24,8 @@ if not workflow.overwrite_configfiles:
 
 
 # Every config error stops the run here, naming the key (`snakemake cost` needs no data or checkpoints on disk).
-check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
-             local_files=not cost_alone_requested(sys.argv))
+SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
+check_config(config, SCHEMA, local_files=not cost_alone_requested())
 
 # One machine: one GPU job per visible device (insta_rs.runtime.gpu_slots), unless --resources or a profile sets `gpu`.
 if workflow.is_main_process and workflow.local_exec and "gpu" not in workflow.global_resources:
@@ -61,8 +58,8 @@ if workflow.is_main_process:
     guard_execution(workflow, LAYOUT, logger.warning)
 
 
+# Every table and figure the config names, and the sound certificates.
 rule all:
-    """Every table and figure the config names, and the sound certificates."""
+    default_target: True
     input:
         PLAN.final_targets(),
-    default_target: True

@@ -90,7 +90,8 @@ def fgss_vs_grid(model: torch.nn.Module, x: torch.Tensor, device: torch.device, 
                  common_noise: bool) -> tuple[float, float]:
     """Forward passes of FGSS relative to the grid's (16 levels) on the same inputs, and FGSS's ASS."""
     smoother = Smoother(model, 10, 4000, device)
-    criterion = search.instance_criterion(smoother, x, np.arange(len(x)), 0.25, 16, m, 0.999, 0, common_noise)
+    estimate = search.RadiusEstimate(m, 0.999, 0, common_noise)
+    criterion = search.instance_criterion(smoother, x, np.arange(len(x)), 0.25, 16, estimate)
     ass = search.fgss(criterion, len(x), 16).n_levels_evaluated.mean()
     return ass / 16, ass
 

@@ -22,8 +22,8 @@ def main(snakemake, logger) -> None:
     x, labels, idx = x[shard], labels[shard], idx[shard]
     smoother = make_smoother(snakemake.input.model, snakemake.config["search"]["batch_size"],
                              job_device(snakemake), params.precision)
-    criterion = search.instance_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], cfg["m"],
-                                          cfg["p_max"], cfg["seed"], cfg["common_noise"])
+    estimate = search.RadiusEstimate(cfg["m"], cfg["p_max"], cfg["seed"], cfg["common_noise"])
+    criterion = search.instance_criterion(smoother, x, idx, noise["sigma0"], noise["n_levels"], estimate)
     with smoother.reporting(Progress(logger, len(idx) * noise["n_levels"] * cfg["m"], "forward passes of the search",
                                      at_most=SEARCH_METHODS[method].fewer_levels, final=False)):
         run = getattr(search, method)  # a search method is the function of its name (insta_rs.search.registry)

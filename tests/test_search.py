@@ -63,7 +63,7 @@ def test_instance_and_uniform_criteria_on_linear_model(linear_model, linear_inpu
     clamped at p_max: the search prefers small sigma only when clamping binds."""
     smoother = Smoother(linear_model, 2, 4000)
     idx = np.arange(len(linear_inputs))
-    criterion = search.instance_criterion(smoother, linear_inputs, idx, 0.25, 4, 2000, 0.999, 0)
+    criterion = search.instance_criterion(smoother, linear_inputs, idx, 0.25, 4, search.RadiusEstimate(2000, 0.999, 0))
     values = criterion(np.array([0, 0, 0, 0]), np.array([1, 2, 3, 4]))
     distance = abs(linear_model.distance(linear_inputs[:1])[0])
     assert np.allclose(values, np.minimum(distance, np.sqrt([1, 2, 3, 4]) * 0.25 * 3.0902), atol=0.08)

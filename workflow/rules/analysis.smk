@@ -8,17 +8,18 @@ rule table:
         code=package_code("make_table.py"),
         paper=package_data("report/paper_numbers.yaml"),
     output:
-        **{extension: report(LAYOUT.table("{table}", extension), caption="../report/table.rst", category="Tables",
-                             subcategory="{table}", labels={"table": "{table}", "format": FORMATS[extension]})
-           for extension in ("md", "tex", "tsv")},
+        **{
+            ext: report_item(LAYOUT.table("{table}", ext), "table", "Tables", "{table}", table="{table}")
+            for ext in ("md", "tex", "tsv")
+        },
     log:
         LAYOUT.log("tables", "{table}.log"),
     wildcard_constraints:
         table=one_of(PLAN.table_names()),
-    params:
-        **PROTOCOLS.params("table"),
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("table"),
     script:
         "../../scripts/make_table.py"
 
@@ -29,16 +30,17 @@ rule figure:
         results=lambda wildcards: PLAN.figure_inputs(wildcards.figure),
         code=package_code("make_figure.py"),
     output:
-        **{extension: report(LAYOUT.figure("{figure}", extension), caption="../report/figure.rst",
-                             category="Figures", labels={"figure": "{figure}", "format": FORMATS[extension]})
-           for extension in ("png", "pdf")},
+        **{
+            ext: report_item(LAYOUT.figure("{figure}", ext), "figure", "Figures", figure="{figure}")
+            for ext in ("png", "pdf")
+        },
     log:
         LAYOUT.log("figures", "{figure}.log"),
     wildcard_constraints:
         figure=one_of(list(config["figures"])),
-    params:
-        **PROTOCOLS.params("figure"),
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("figure"),
     script:
         "../../scripts/make_figure.py"

@@ -17,13 +17,13 @@ rule certify_assigned:
         LAYOUT.benchmark("certify", "{model}", "search_{assignment}", "{scatteritem}.tsv")
     wildcard_constraints:
         assignment=one_of(PLAN.assignments()),
-    params:
-        **PROTOCOLS.params("certify_assigned"),
+    conda:
+        "../../envs/insta-rs.yaml"
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("certify_assigned"),
     script:
         "../../scripts/certify.py"
 
@@ -48,29 +48,29 @@ use rule certify_assigned as certify_levels with:
 
 # One level of a model whose other levels nobody reads (e.g. ImageNet's Table 4 without companions).
 use rule certify_levels as certify_level with:
-    wildcard_constraints:
-        model=one_of(PLAN.single_level_models()),
-        level=r"\d+",
     output:
         tsv=sharded(LAYOUT.level("{model}", "{level}"), PROTOCOLS.certify),
     log:
         LAYOUT.log("certify", "{model}", "level{level}", "{scatteritem}.log"),
     benchmark:
         LAYOUT.benchmark("certify", "{model}", "level{level}", "{scatteritem}.tsv")
+    wildcard_constraints:
+        model=one_of(PLAN.single_level_models()),
+        level=r"\d+",
     params:
         **PROTOCOLS.params("certify_level"),
 
 
 # Every level on the validation split (validation_best, the collapse guard): its own noise seed.
 use rule certify_levels as certify_validation with:
-    wildcard_constraints:
-        model=one_of(list(config["models"])),
     output:
         tsv=[sharded(LAYOUT.validation_level("{model}", level), PROTOCOLS.validation_certify) for level in LEVELS],
     log:
         LAYOUT.log("certify", "{model}", "validation", "{scatteritem}.log"),
     benchmark:
         LAYOUT.benchmark("certify", "{model}", "validation", "{scatteritem}.tsv")
+    wildcard_constraints:
+        model=one_of(list(config["models"])),
     params:
         **PROTOCOLS.params("certify_validation"),
 
@@ -84,9 +84,9 @@ rule collapse_guard:
         tsv=LAYOUT.collapse_guard("{model}"),
     log:
         LAYOUT.log("certify", "{model}", "collapse_guard.log"),
-    params:
-        **PROTOCOLS.params("collapse_guard"),
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("collapse_guard"),
     script:
         "../../scripts/collapse_guard.py"

@@ -3,8 +3,6 @@
 Result paths come from ``LAYOUT``, what a run makes and reads from ``PLAN``, every rule's ``params`` (what its
 result depends on, never how) from ``PROTOCOLS.params(<rule>)``."""
 
-import os
-
 from insta_rs.layout import protocol_key
 from insta_rs.runtime import gpu_slots
 from insta_rs.runtime.device import device_kind
@@ -13,7 +11,7 @@ from insta_rs.workflow import code_deps
 from insta_rs.workflow.plan import one_of
 from insta_rs.workflow.protocols import Protocols
 
-PROTOCOLS = Protocols.of_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
+PROTOCOLS = Protocols.of_config(config, SCHEMA)
 LAYOUT, PLAN = PROTOCOLS.layout, PROTOCOLS.plan
 LEVELS = PLAN.all_levels
 # GPU rules ask for one GPU when the device is cuda (or GPUs are simulated for tests); each job claims its own.
@@ -48,7 +46,12 @@ def shards_of(finals, protocol):
     return lambda wildcards: [path for final in finals(wildcards) for path in gather.shard(LAYOUT.shard(final, key))]
 
 
+def report_item(path, caption, category, subcategory=None, **labels):
+    """``path`` in ``snakemake --report``: captioned by ``workflow/report/<caption>.rst``, labelled with its format."""
+    labels["format"] = FORMATS[path.rpartition(".")[2]]
+    return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory, labels=labels)
+
+
 def sound_report(path):
     """A sound certification (``certify/<model>/<mode>.tsv``) as a report item."""
-    return report(path, caption="../report/sound.rst", category="Sound certificates",
-                  labels={"model": "{model}", "file": path.rpartition("/")[2]})
+    return report_item(path, "sound", "Sound certificates", model="{model}", file=path.rpartition("/")[2])

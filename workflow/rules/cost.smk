@@ -8,12 +8,12 @@ rule cost:
         reference=package_data("cost/reference.yaml"),
     log:
         LAYOUT.log("cost.log"),
-    params:
-        **PROTOCOLS.compute,
-    resources:
-        gpu=GPUS,
     localrule: True
     conda:
         "../../envs/insta-rs.yaml"
+    resources:
+        gpu=GPUS,
+    params:
+        **PROTOCOLS.compute,
     script:
         "../../scripts/cost.py"

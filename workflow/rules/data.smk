@@ -1,5 +1,6 @@
 """Data: make the configured data set available before anything trains or certifies on it."""
 
+
 rule prepare_data:
     """Check that every split of the data set loads (downloading CIFAR-10 first with dataset.download: true)."""
     input:
@@ -8,11 +9,11 @@ rule prepare_data:
         flag=LAYOUT.data_flag(),
     log:
         LAYOUT.log("data", "prepare_data.log"),
-    params:
-        **PROTOCOLS.params("prepare_data"),
     retries: 2 if config["dataset"].get("download") else 0
     localrule: True
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("prepare_data"),
     script:
         "../../scripts/prepare_data.py"

@@ -27,11 +27,11 @@ rule import_pretrained:
         model=LAYOUT.checkpoint("{model}"),
     log:
         LAYOUT.log("models", "{model}", "import.log"),
-    params:
-        **PROTOCOLS.params("import_pretrained"),
     wildcard_constraints:
         model=one_of(PLAN.models_with("pretrained")),
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("import_pretrained"),
     script:
         "../../scripts/import_pretrained.py"

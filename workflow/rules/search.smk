@@ -15,13 +15,13 @@ rule search_instance:
         LAYOUT.benchmark("search", "{model}", "{method}", "{scatteritem}.tsv")
     wildcard_constraints:
         method=one_of(SEARCH_METHODS),
-    params:
-        **PROTOCOLS.params("search_instance"),
+    conda:
+        "../../envs/insta-rs.yaml"
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("search_instance"),
     script:
         "../../scripts/search_instance.py"
 
@@ -41,12 +41,12 @@ rule search_uniform:
         LAYOUT.benchmark("search", "{model}", "uniform_{split}.tsv")
     wildcard_constraints:
         split=r"test|validation",
-    params:
-        **PROTOCOLS.params("search_uniform"),
+    conda:
+        "../../envs/insta-rs.yaml"
     threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
     resources:
         gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("search_uniform"),
     script:
         "../../scripts/search_uniform.py"

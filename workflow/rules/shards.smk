@@ -14,17 +14,18 @@ rule merge_levels:
         LAYOUT.log("certify", "{model}", "levels", "merge.log"),
     wildcard_constraints:
         model=one_of(PLAN.swept_models()),
+    localrule: True
     params:
         **PROTOCOLS.params("merge_levels"),
-    localrule: True
     run:
         merge_step(list(input.shards), list(output), log[0], PROTOCOLS, params.tracked, rule)
 
 
 use rule merge_levels as merge_validation with:
     input:
-        shards=shards_of(lambda wildcards: LAYOUT.validation_levels(wildcards.model, len(LEVELS)),
-                         PROTOCOLS.validation_certify),
+        shards=shards_of(
+            lambda wildcards: LAYOUT.validation_levels(wildcards.model, len(LEVELS)), PROTOCOLS.validation_certify
+        ),
     output:
         tsv=[LAYOUT.validation_level("{model}", level) for level in LEVELS],
     log:
@@ -50,8 +51,7 @@ use rule merge_levels as merge_level with:
 
 use rule merge_levels as merge_assigned with:
     input:
-        shards=shards_of(lambda wildcards: [LAYOUT.assigned(wildcards.model, wildcards.assignment)],
-                         PROTOCOLS.certify),
+        shards=shards_of(lambda wildcards: [LAYOUT.assigned(wildcards.model, wildcards.assignment)], PROTOCOLS.certify),
     output:
         tsv=LAYOUT.assigned("{model}", "{assignment}"),
     log:
@@ -77,8 +77,7 @@ use rule merge_levels as merge_search with:
 
 use rule merge_levels as merge_selector with:
     input:
-        shards=shards_of(lambda wildcards: [LAYOUT.selector_certification(wildcards.model)],
-                         PROTOCOLS.selector_certify),
+        shards=shards_of(lambda wildcards: [LAYOUT.selector_certification(wildcards.model)], PROTOCOLS.selector_certify),
     output:
         tsv=LAYOUT.selector_certification("{model}"),
     log:

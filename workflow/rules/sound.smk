@@ -12,10 +12,10 @@ rule sound_cascade:
         tsv=sound_report(LAYOUT.sound("{model}", "cascade")),
     log:
         LAYOUT.log("sound", "{model}", "cascade.log"),
-    params:
-        **PROTOCOLS.params("sound_cascade"),
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("sound_cascade"),
     script:
         "../../scripts/sound_cascade.py"
 
@@ -33,11 +33,11 @@ rule sound_knn_sigma:
         LAYOUT.log("sound", "{model}", "knn_sigma.log"),
     benchmark:
         LAYOUT.benchmark("sound", "{model}", "knn_sigma.tsv")
-    params:
-        **PROTOCOLS.params("sound_knn_sigma"),
-    threads: 1  # measured: these jobs keep less than one core busy
     conda:
         "../../envs/insta-rs.yaml"
+    threads: 1  # measured: these jobs keep less than one core busy
+    params:
+        **PROTOCOLS.params("sound_knn_sigma"),
     script:
         "../../scripts/sound_knn_sigma.py"
 
@@ -63,14 +63,13 @@ rule sound_falsify:
     input:
         code=package_code("sound_falsify.py"),
     output:
-        md=report(LAYOUT.table("falsification", "md"), caption="../report/falsification.rst", category="Tables",
-                  subcategory="falsification", labels={"table": "falsification", "format": "Markdown"}),
+        md=report_item(LAYOUT.table("falsification", "md"), "falsification", "Tables", "falsification"),
     log:
         LAYOUT.log("sound", "falsification.log"),
-    params:
-        **PROTOCOLS.params("sound_falsify"),
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("sound_falsify"),
     script:
         "../../scripts/sound_falsify.py"
 
@@ -82,20 +81,19 @@ rule sound_audit:
         code=package_code("sound_audit.py"),
     output:
         tsv=LAYOUT.table("audit", "tsv"),
-        md=report(LAYOUT.table("audit", "md"), caption="../report/audit.rst", category="Tables",
-                  subcategory="audit", labels={"table": "audit", "format": "Markdown"}),
+        md=report_item(LAYOUT.table("audit", "md"), "audit", "Tables", "audit"),
         details=LAYOUT.table("audit_examples", "tsv"),
     log:
         LAYOUT.log("sound", "audit.log"),
     benchmark:
         LAYOUT.benchmark("sound", "audit.tsv")
-    params:
-        **PROTOCOLS.params("sound_audit"),
+    conda:
+        "../../envs/insta-rs.yaml"
     threads: 1  # measured: these jobs keep less than one core busy
     resources:
         gpu=GPUS,
-    conda:
-        "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("sound_audit"),
     script:
         "../../scripts/sound_audit.py"
 
@@ -115,12 +113,12 @@ rule dual_labels:
         LAYOUT.benchmark("sound", "{model}", "dual_labels.tsv")
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
-    params:
-        **PROTOCOLS.params("dual_labels"),
-    resources:
-        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
+    resources:
+        gpu=GPUS,
+    params:
+        **PROTOCOLS.params("dual_labels"),
     script:
         "../../scripts/dual_labels.py"
 
@@ -140,12 +138,12 @@ rule dual_selector:
         LAYOUT.benchmark("sound", "{model}", "dual_selector.tsv")
     wildcard_constraints:
         model=one_of(PLAN.dual_models()),
-    params:
-        **PROTOCOLS.params("dual_selector"),
-    resources:
-        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
+    resources:
+        gpu=GPUS,
+    params:
+        **PROTOCOLS.params("dual_selector"),
     script:
         "../../scripts/train_selector.py"
 
@@ -178,9 +176,9 @@ rule sound_dual:
         tsv=sound_report(LAYOUT.sound("{model}", "dual")),
     log:
         LAYOUT.log("sound", "{model}", "dual.log"),
-    params:
-        **PROTOCOLS.params("sound_dual"),
     conda:
         "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("sound_dual"),
     script:
         "../../scripts/sound_dual.py"

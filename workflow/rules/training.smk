@@ -16,12 +16,12 @@ rule train_fixed_sigma:
         LAYOUT.benchmark("models", "{model}", "train.tsv")
     wildcard_constraints:
         model=one_of(PLAN.fixed_sigma_models()),
-    params:
-        **PROTOCOLS.params("train_fixed_sigma"),
-    resources:
-        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
+    resources:
+        gpu=GPUS,
+    params:
+        **PROTOCOLS.params("train_fixed_sigma"),
     script:
         "../../scripts/train_fixed_sigma.py"
 
@@ -42,12 +42,12 @@ rule insta_stage1:
         LAYOUT.benchmark("models", "{model}", "stage1.tsv")
     wildcard_constraints:
         model=one_of(PLAN.trained_by("insta_stage1")),
-    params:
-        **PROTOCOLS.params("insta_stage1"),
-    resources:
-        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
+    resources:
+        gpu=GPUS,
+    params:
+        **PROTOCOLS.params("insta_stage1"),
     script:
         "../../scripts/train_stage1.py"
 
@@ -78,12 +78,12 @@ rule pfat_assign:
         LAYOUT.benchmark("models", "{model}", "assign.tsv")
     wildcard_constraints:
         model=one_of(PLAN.trained_by("pfat_assign")),
-    params:
-        **PROTOCOLS.params("pfat_assign"),
-    resources:
-        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
+    resources:
+        gpu=GPUS,
+    params:
+        **PROTOCOLS.params("pfat_assign"),
     script:
         "../../scripts/train_pfat_assign.py"
 
@@ -103,12 +103,12 @@ rule insta_stage2:
         LAYOUT.benchmark("models", "{model}", "stage2.tsv")
     wildcard_constraints:
         model=one_of(PLAN.trained_by("insta_stage2")),
-    params:
-        **PROTOCOLS.params("insta_stage2"),
-    resources:
-        gpu=GPUS,
     conda:
         "../../envs/insta-rs.yaml"
+    resources:
+        gpu=GPUS,
+    params:
+        **PROTOCOLS.params("insta_stage2"),
     script:
         "../../scripts/train_stage2.py"
 

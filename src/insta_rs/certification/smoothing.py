@@ -36,7 +36,6 @@ from insta_rs.runtime.device import autocast, tune_for_throughput
 from insta_rs.runtime.runlog import Progress
 
 
-
 @dataclass
 class Certificates:
     """CERTIFY's output for a batch of examples (arrays of equal length)."""

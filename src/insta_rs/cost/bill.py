@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
+from insta_rs.certification.procedures import PROCEDURES
 from insta_rs.certification.sequential_settings import SequentialSettings
 from insta_rs.cost.calibrate import MAX_PASSES, Throughput
 from insta_rs.cost.passes import SHARDED_RULES, RunCost, Work, assumed_ass
@@ -77,7 +78,8 @@ class Bill:
         self.cost, self.measured = cost, measured
         self.published = {arch: published_rate(arch, cost.splits.shape) for arch in measured}
         certify = cost.config["certify"]
-        self.ratios = sequential_ratios(certify["sequential"]) if certify["procedure"] == "sequential" else None
+        procedure = PROCEDURES[certify["procedure"]]
+        self.ratios = None if procedure.fixed_n else sequential_ratios(certify[procedure.settings_key])
 
     def passes(self, keys: Sequence[str], ratio: float = 1.0) -> float:
         """Forward passes of ``keys`` when sequential certifications spend ``ratio`` of their cap."""

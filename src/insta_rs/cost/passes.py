@@ -22,14 +22,18 @@ training of their models; work shared between them is counted once, at the first
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Sequence
 
+from insta_rs.certification.procedures import PROCEDURES
 from insta_rs.cost.split_sizes import splits
 from insta_rs.report.paper import paper_numbers
+from insta_rs.search.registry import SEARCH_METHODS
 from insta_rs.sound.modes import certification_path
 from insta_rs.training.config import parse_stage
-from insta_rs.training.methods import METHODS, TWO_STAGE_METHODS
+from insta_rs.training.methods import METHODS
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 from insta_rs.workflow.plan import Plan
 
 COST_TARGET = "cost"
@@ -54,9 +58,10 @@ class Work:
     certifications: int = 0  # certifications of the whole test subset it makes
 
 
-def cost_alone_requested(argv: Sequence[str]) -> bool:
-    """Whether a ``snakemake`` command line asks for the ``cost`` target and nothing else, read with Snakemake's
-    own parser (``--until cost``, or ``cost`` as a config file, is not the target)."""
+def cost_alone_requested(argv: Sequence[str] | None = None) -> bool:
+    """Whether a ``snakemake`` command line (default: this process's) asks for the ``cost`` target and nothing else,
+    read with Snakemake's own parser (``--until cost``, or ``cost`` as a config file, is not the target)."""
+    argv = sys.argv if argv is None else argv
     if COST_TARGET not in argv[1:]:
         return False
     from snakemake.cli import get_argument_parser
@@ -150,7 +155,7 @@ class RunCost:
         certify = self.config["certify"]
         examples = certifications * (self.splits.test if split == "test" else self.splits.validation)
         n = certify["n"] if split == "test" else certify["validation_n"] or certify["n"]
-        scaled = examples * n if certify["procedure"] == "sequential" else 0.0
+        scaled = 0.0 if PROCEDURES[certify["procedure"]].fixed_n else examples * n
         return self._add(f"{rule}:{subject}", Work(
             rule, subject, self._arch(model), examples * (certify["n0"] + n), certify["shards"], scaled=scaled,
             needs=(self._model(model), *needs), certifications=certifications if split == "test" else 0))
@@ -164,7 +169,7 @@ class RunCost:
         if method == "knn":  # kNN distances on the CPU: no forward passes
             return self._add(f"sound_knn_sigma:{model}", Work("sound_knn_sigma", model, self._arch(model), 0.0,
                                                               needs=(self._model(model),)))
-        steps = assumed_ass(self.plan.n_levels) if method == "fgss" else self.plan.n_levels
+        steps = assumed_ass(self.plan.n_levels) if SEARCH_METHODS[method].fewer_levels else self.plan.n_levels
         return self._add(f"search_instance:{model}, {method}", Work(
             "search_instance", f"{model}, {method}", self._arch(model),
             steps * self.config["search"]["m"] * self.splits.test, self.config["certify"]["shards"],
@@ -182,7 +187,7 @@ class RunCost:
         guard = [self._certification("certify_validation", model, model, n_levels, "validation")
                  for _ in self.plan.collapse_guard_inputs(model)[:1]]
         self.makes[layout.collapse_guard(model)] = guard
-        for method in ("fgss", "grid", "knn"):
+        for method in self.plan.assignments():
             self.makes[layout.search(model, method)] = [self._search(model, method)]
             self.makes[layout.assigned(model, method)] = [self._certification(
                 "certify_assigned", f"{model}, {method}", model, 1, needs=(self._search(model, method),))]
@@ -210,7 +215,7 @@ class RunCost:
         estimation = self.splits.test * certify["n"]
         certified = self._add(f"certify_selector:{model}", Work(
             "certify_selector", model, selector["arch"], self.splits.test * certify["n0"] + estimation,
-            certify["shards"], scaled=estimation if certify["procedure"] == "sequential" else 0.0,
+            certify["shards"], scaled=0.0 if PROCEDURES[certify["procedure"]].fixed_n else estimation,
             needs=(trained,), certifications=1))
         self.makes[layout.model_file(model, "selector_labels.tsv")] = [labels]
         self.makes[layout.model_file(model, "selector.pt")] = [trained]
@@ -242,17 +247,19 @@ class RunCost:
                                                  + extra, training=True, needs=tuple(needs)))
 
     def _stage1(self, model: str) -> list[str]:
-        """The keys of a two-stage model's own stage I (and PFAT's grid assignment), in order."""
+        """The keys of a two-stage model's own stage I (and its separate level assignment, PFAT's grid), in order:
+        each level evaluation costs ``m2`` forward passes per training example and evaluated level."""
         train = self.config["models"][model]["train"]
-        role = f"{train['method']}_stage1"
+        method, role, arch = TWO_STAGE_METHODS[train["method"]], f"{train['method']}_stage1", self._arch(model)
         stage1 = parse_stage(train["stage1"], role, f"models.{model}.train.stage1")
-        if train["method"] == "insta":
-            updates = stage1.epochs // stage1.L * self.splits.train * 2 * stage1.m2
-            return [self._stage("insta_stage1", model, self._arch(model), train["stage1"], role, updates)]
-        first = self._stage("pfat_stage1", model, self._arch(model), train["stage1"], role)
-        return [first, self._add(f"pfat_assign:{model}", Work(
-            "pfat_assign", model, self._arch(model), self.splits.train * self.plan.n_levels * stage1.m2,
-            training=True, needs=(first,)))]
+        per_assignment = self.splits.train * method.levels_per_update(self.plan.n_levels) * stage1.m2
+        rules = method.rules
+        if rules["assign"] == rules["stage1"]:  # the levels are updated within stage I, every L epochs
+            return [self._stage(rules["stage1"], model, arch, train["stage1"], role,
+                                stage1.epochs // stage1.L * per_assignment)]
+        first = self._stage(rules["stage1"], model, arch, train["stage1"], role)
+        return [first, self._add(f"{rules['assign']}:{model}", Work(rules["assign"], model, arch, per_assignment,
+                                                                    training=True, needs=(first,)))]
 
     def _model(self, model: str) -> str:
         """The key of the work that makes ``model``'s final checkpoint (its training chain before it)."""
@@ -266,4 +273,5 @@ class RunCost:
         if not train.get("stage2"):
             return self._add(f"export_stage1:{model}", Work("export_stage1", model, entry["arch"], 0.0,
                                                             needs=(stage1[0],)))
-        return self._stage(f"{train['method']}_stage2", model, entry["arch"], train["stage2"], "stage2", needs=stage1)
+        return self._stage(TWO_STAGE_METHODS[train["method"]].rules["stage2"], model, entry["arch"], train["stage2"],
+                           "stage2", needs=stage1)

@@ -143,11 +143,10 @@ def label_aware_radius(smoother: Smoother, x: torch.Tensor, labels: np.ndarray, 
     return sigma * phi_inv_clamped(scores[np.arange(len(x)), np.asarray(labels)], estimate.p_max)
 
 
-def instance_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float,
-                       n_levels: int, n_samples: int, p_max: float, seed: int, common_noise: bool = True) -> Criterion:
+def instance_criterion(smoother: Smoother, x: torch.Tensor, idx: np.ndarray, sigma0: float, n_levels: int,
+                       estimate: RadiusEstimate) -> Criterion:
     """Algorithm 1's criterion: ``CR_hat(x_u, sigma_l)`` for pairs of example ``u`` and level ``l``."""
     sigmas = sigma_levels(sigma0, n_levels)
-    estimate = RadiusEstimate(n_samples, p_max, seed, common_noise)
 
     def evaluate(units: np.ndarray, levels: np.ndarray) -> np.ndarray:
         return approximate_radius(smoother, x[units], idx[units], sigmas[levels - 1], estimate)

@@ -3,8 +3,8 @@
 :data:`METHODS` holds the parameter-update methods (``train.method`` of a fixed-sigma baseline and
 ``stage1.method`` / ``stage2.method`` of a two-stage model): the module that implements the method's
 ``training_loss(stage, model, x, labels, sigma, epoch, generator)`` and the method's own options with their
-defaults and ranges. :data:`TWO_STAGE_METHODS` (:mod:`.two_stage`) holds the per-example-sigma methods (``train.method``)
-that train a stage I and fine-tune it in a stage II.
+defaults and ranges. :data:`insta_rs.training.two_stage.TWO_STAGE_METHODS` holds the per-example-sigma methods
+(``train.method``) that train a stage I and fine-tune it in a stage II.
 
 Adding a parameter-update method: write its module (``training_loss``), add its entry here, test it. The
 config schema, the config checks and the workflow's training rules take the names from here. Free of torch:
@@ -16,8 +16,6 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from typing import Callable
-
-from insta_rs.training.two_stage import TWO_STAGE_METHODS  # noqa: F401 (the registry of two-stage methods)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from insta_rs.runtime.device import autocast, autocast_dtype
 from insta_rs.training.config import parse_stage
 from insta_rs.training.example_levels import read_levels_tsv, write_levels_tsv
 from insta_rs.training.loop import LevelPolicy, build_seeded_model, train_stage
-from insta_rs.training.two_stage import TWO_STAGE_METHODS
 from insta_rs.training.pfat import assign_levels
 from insta_rs.training.stage_run import StageOutput, TrainingJob
+from insta_rs.training.two_stage import TWO_STAGE_METHODS
 
 logger = logging.getLogger(__name__)
 

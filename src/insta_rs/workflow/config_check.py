@@ -66,6 +66,11 @@ def _architectures() -> list[str]:
     return list(ARCHS)
 
 
+def _augmentations() -> list[str]:
+    from insta_rs.data.sources import AUGMENTATIONS
+    return list(AUGMENTATIONS)
+
+
 def _pretrained_sources() -> list[str]:
     from insta_rs.data.fetch import load_catalog
     return list(load_catalog())
@@ -75,6 +80,7 @@ REGISTRIES: dict[str, Callable[[], list[str]]] = {
     "sound_modes": _sound_modes, "figure_kinds": _figure_kinds, "training_methods": _training_methods,
     "two_stage_methods": _two_stage_methods, "pretrained_sources": _pretrained_sources, "datasets": _datasets,
     "certification_procedures": _certification_procedures, "architectures": _architectures,
+    "augmentations": _augmentations,
 }
 
 
