@@ -21,6 +21,7 @@ from insta_rs.workflow.config_check import (
     main,
     merge,
     missing_local_files,
+    registry_names,
 )
 from insta_rs.workflow.protocols import how_keys
 
@@ -109,7 +110,7 @@ def test_registries_fill_the_schema_and_tests_tie_the_other_names():
     schema = load_schema(SCHEMA)
     text = SCHEMA.read_text()
     assert set(re.findall(r"x-registry: (\w+)", text)) == set(REGISTRIES)
-    assert schema["$defs"]["stage"]["properties"]["method"]["enum"] == REGISTRIES["training_methods"]()
+    assert schema["$defs"]["stage"]["properties"]["method"]["enum"] == registry_names("training_methods")
     assert schema["properties"]["dataset"]["properties"]["name"]["enum"] == list(DATASETS)
     assert schema["$defs"]["model"]["properties"]["arch"]["enum"] == list(ARCHS)
     assert schema["$defs"]["input_layer"]["properties"]["kind"]["enum"] == list(INPUT_LAYER_KINDS)

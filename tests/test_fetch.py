@@ -57,10 +57,8 @@ def archive_dir(tmp_path_factory):
     return root
 
 
-@pytest.fixture()
-def server(archive_dir):
-    """http.server on 127.0.0.1 (free port) serving ``archive_dir`` from a thread."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(archive_dir))
+def serving(handler):
+    """An http.server on 127.0.0.1 (free port) with ``handler``, from a thread: yields its URL, then stops it."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -68,6 +66,12 @@ def server(archive_dir):
     httpd.shutdown()
     httpd.server_close()
     thread.join()
+
+
+@pytest.fixture()
+def server(archive_dir):
+    """Serves ``archive_dir``."""
+    yield from serving(functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(archive_dir)))
 
 
 def sha256(path):
@@ -91,13 +95,7 @@ class LyingHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def lying_server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LyingHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    yield from serving(LyingHandler)
 
 
 @pytest.mark.parametrize("path, sent", [("short", 3_000), ("long", 5_000)], ids=["truncated", "too-long"])

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import yaml
 
@@ -31,57 +32,26 @@ if TYPE_CHECKING:  # jsonschema is imported where a config is validated, not by 
 SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
 
-def _sound_modes() -> list[str]:
-    from insta_rs.sound.modes import SOUND_MODES
-    return list(SOUND_MODES)
-
-
-def _figure_kinds() -> list[str]:
-    from insta_rs.report.figures import FIGURE_KINDS
-    return list(FIGURE_KINDS)
-
-
-def _training_methods() -> list[str]:
-    from insta_rs.training.methods import METHODS
-    return list(METHODS)
-
-
-def _two_stage_methods() -> list[str]:
-    from insta_rs.training.two_stage import TWO_STAGE_METHODS
-    return list(TWO_STAGE_METHODS)
-
-
-def _certification_procedures() -> list[str]:
-    from insta_rs.certification.procedures import PROCEDURES
-    return list(PROCEDURES)
-
-
-def _datasets() -> list[str]:
-    from insta_rs.data.datasets import DATASETS
-    return list(DATASETS)
-
-
-def _architectures() -> list[str]:
-    from insta_rs.models.names import ARCHS
-    return list(ARCHS)
-
-
-def _augmentations() -> list[str]:
-    from insta_rs.data.sources import AUGMENTATIONS
-    return list(AUGMENTATIONS)
-
-
-def _pretrained_sources() -> list[str]:
-    from insta_rs.data.fetch import load_catalog
-    return list(load_catalog())
-
-
-REGISTRIES: dict[str, Callable[[], list[str]]] = {
-    "sound_modes": _sound_modes, "figure_kinds": _figure_kinds, "training_methods": _training_methods,
-    "two_stage_methods": _two_stage_methods, "pretrained_sources": _pretrained_sources, "datasets": _datasets,
-    "certification_procedures": _certification_procedures, "architectures": _architectures,
-    "augmentations": _augmentations,
+# Each registry: the module and the name of the mapping (or the function returning it) whose keys are the allowed
+# values; imported when a config is checked, not when this module is.
+REGISTRIES: dict[str, tuple[str, str]] = {
+    "sound_modes": ("insta_rs.sound.modes", "SOUND_MODES"),
+    "figure_kinds": ("insta_rs.report.figures", "FIGURE_KINDS"),
+    "training_methods": ("insta_rs.training.methods", "METHODS"),
+    "two_stage_methods": ("insta_rs.training.two_stage", "TWO_STAGE_METHODS"),
+    "certification_procedures": ("insta_rs.certification.procedures", "PROCEDURES"),
+    "datasets": ("insta_rs.data.datasets", "DATASETS"),
+    "architectures": ("insta_rs.models.names", "ARCHS"),
+    "augmentations": ("insta_rs.data.sources", "AUGMENTATIONS"),
+    "pretrained_sources": ("insta_rs.data.fetch", "load_catalog"),
 }
+
+
+def registry_names(registry: str) -> list[str]:
+    """The names registry ``registry`` of :data:`REGISTRIES` allows, in its order."""
+    module, name = REGISTRIES[registry]
+    found = getattr(importlib.import_module(module), name)
+    return list(found() if callable(found) else found)
 
 
 # ------------------------------------------------------------------------------------------------ loading
@@ -122,7 +92,7 @@ def load_schema(path: str | Path = SCHEMA) -> dict:
     def fill(node: object) -> None:
         if isinstance(node, dict):
             if "x-registry" in node:
-                node["enum"] = REGISTRIES[node["x-registry"]]()
+                node["enum"] = registry_names(node["x-registry"])
             for value in node.values():
                 fill(value)
         elif isinstance(node, list):
