@@ -95,10 +95,10 @@ def audit_dual(model: str, classifier: Smoother, selector: Smoother, frame: pd.D
     position = {int(i): p for p, i in enumerate(test.idx)}
     positions = np.array([position[int(i)] for i in frame["idx"]])
     loss_fn = audit.criterion_margin_loss(classifier.model, dual.candidate_sigmas(levels, sigma0), 16, args.audit_seed)
-    deployed = audit.dual_predictor(classifier,
-                                    audit.SmoothedSelector(selector, sigma_sel, alpha_sel, args.audit_seed + 1_000_001),
-                                    dual.candidate_sigmas(levels, sigma0), args.audit_predict, alpha_cls,
-                                    seed=args.audit_seed + 1)
+    deployed = dual.dual_predictor(classifier,
+                                   dual.SmoothedSelector(selector, sigma_sel, alpha_sel, args.audit_seed + 1_000_001),
+                                   dual.candidate_sigmas(levels, sigma0), args.audit_predict, alpha_cls,
+                                   seed=args.audit_seed + 1)
     per_example = audit.audit_frame(test.x, test.labels, frame, positions, deployed, loss_fn, settings)
     n_certified = int(((frame["predict"] >= 0) & (frame["radius"] > 0)).sum())
     return audit.summarize(per_example, model, "dual", n_certified)
@@ -208,7 +208,7 @@ def run_model(model: str, args, cfg: dict, splits: dict[str, Split], out: list[s
     fixed_best = max(analysis.acr(test_levels[k]) for k in (certified_choice, labelled))
     gap = analysis.acr(envelope) - fixed_best
     closed = (analysis.acr(dual_test) - fixed_best) / gap if gap > 0 else float("nan")
-    out += [f"Audit of the Dual RS certificate (the deployed classifier of audit.dual_predictor, PREDICT with "
+    out += [f"Audit of the Dual RS certificate (the deployed classifier of dual.dual_predictor, PREDICT with "
             f"{args.audit_predict} samples each): {audited['audited']} certified test digits, {audited['candidates']} "
             f"inputs within their radii, {audited['violated']} violated, {audited['confirmed']} confirmed "
             f"({audited['abstain']} abstentions).", "",

@@ -1,14 +1,15 @@
 from pathlib import Path
 
+from insta_rs.sound.modes import SOUND_MODES, audited_modules, module_name
 from insta_rs.workflow.code_deps import package_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "insta_rs"
 
 
-def modules_of(script: str) -> set[str]:
+def modules_of(script: str, modules: tuple[str, ...] = ()) -> set[str]:
     return {Path(path).relative_to(PACKAGE).as_posix()
-            for path in package_sources(str(ROOT / "scripts" / script), str(PACKAGE))}
+            for path in package_sources(str(ROOT / "scripts" / script), str(PACKAGE), modules)}
 
 
 def test_follows_imports_through_modules_and_packages():
@@ -21,7 +22,7 @@ def test_follows_imports_through_modules_and_packages():
 
 
 def test_resolves_relative_imports_and_subpackages(tmp_path):
-    audit = modules_of("sound_audit.py")
+    audit = modules_of("sound_audit.py", tuple(audited_modules()))
     assert {"sound/__init__.py", "sound/audit.py", "sound/cascade.py", "sound/knn_sigma.py", "search/algorithms.py"} <= audit
     stage1 = modules_of("train_stage1.py")
     assert {"training/__init__.py", "training/loop.py", "training/smoothadv.py", "training/macer.py"} <= stage1
@@ -40,6 +41,20 @@ def test_modules_a_registry_names_are_dependencies(tmp_path):
     script = tmp_path / "step.py"
     script.write_text('LOADED = "insta_rs.certification.stats"\nOTHER = "insta_rs is not a module name"\n')
     assert {Path(path).name for path in package_sources(str(script), str(PACKAGE))} == {"__init__.py", "stats.py"}
+
+
+def test_a_sound_certificate_depends_on_its_own_mode_only():
+    """One script runs every sound mode; the rule names the mode's module, and only that module is its code."""
+    def certificate(mode: str) -> set[str]:
+        return modules_of("sound_certificate.py", (module_name(SOUND_MODES[mode].module),))
+
+    cascade, dual = certificate("cascade"), certificate("dual")
+    assert {"sound/modes.py", "sound/cascade.py", "collapse.py"} <= cascade and "sound/dual.py" not in cascade
+    assert {"sound/modes.py", "sound/dual.py"} <= dual and not {"sound/cascade.py", "collapse.py"} & dual
+    assert "sound/semi_elastic.py" not in cascade | dual
+    assert not {"sound/cascade.py", "sound/dual.py"} & modules_of("sound_certificate.py")  # the control
+    audit = modules_of("sound_audit.py", tuple(audited_modules()))
+    assert {"sound/cascade.py", "sound/semi_elastic.py", "sound/dual.py", "sound/deployed.py"} <= audit
 
 
 def test_names_outside_the_package_are_ignored(tmp_path):

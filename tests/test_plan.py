@@ -78,7 +78,12 @@ def test_the_tiny_run_certifies_every_level_and_reads_what_its_tables_need(tiny)
 def test_the_tiny_run_guards_and_certifies_dual_rs_at_its_candidates(tiny):
     assert tiny.collapse_guard_inputs("insta") == levels("tiny", "insta", range(1, 5), "validation/")
     assert tiny.dual_models() == ["insta"]
-    assert tiny.dual_levels("insta") == levels("tiny", "insta", [1, 4])
+    assert tiny.sound_inputs("insta", "dual") == {"selector": "results/tiny/certify/insta/selector.tsv",
+                                                  "levels": levels("tiny", "insta", [1, 4])}
+    assert tiny.sound_inputs("insta", "cascade") == {
+        "levels": levels("tiny", "insta", range(1, 5)), "guard": "results/tiny/certify/insta/validation/collapse_guard.tsv"}
+    assert tiny.sound_inputs("insta", "semi_elastic") == {"tsv": "results/tiny/certify/insta/search_knn.tsv",
+                                                          "meta": "results/tiny/search/insta/knn.json"}
     assert tiny.audit_inputs() == {"models": [], "certifications": [], "reads": [], "guards": []}
     assert tiny.level_readings("insta") == []  # fixed N: the counts serve every level
 
@@ -121,7 +126,7 @@ def test_the_demo_trains_certifies_and_audits_its_models(demo):
                                                    for model in demo.training_speed_models()]
     assert demo.swept_models() == list(demo.config["models"]) and demo.single_level_models() == []
     assert demo.dual_models() == ["cohen-0.50", "insta-s3"]
-    assert demo.dual_levels("insta-s3") == levels("demo", "insta-s3", [1, 2, 4, 8, 16])
+    assert demo.sound_inputs("insta-s3", "dual")["levels"] == levels("demo", "insta-s3", [1, 2, 4, 8, 16])
     assert demo.audit_inputs() == {
         "models": ["results/demo/models/insta-s3/checkpoint.pt"],
         "certifications": [f"results/demo/certify/insta-s3/{name}.tsv"

@@ -91,7 +91,7 @@ def test_the_protocol_of_a_result_is_the_params_of_the_job_that_computed_it(demo
                  layout.model_file("pfat", "stage1.pt"): "pfat_stage1",
                  layout.training_level("insta-s1", "epoch_4.tsv"): "insta_stage1",
                  layout.level("insta-s3", 5): "merge_levels", layout.search("insta-s3", "knn"): "sound_knn_sigma",
-                 layout.search("insta-s3", "grid"): "merge_search", layout.sound("insta-s3", "dual"): "sound_dual",
+                 layout.search("insta-s3", "grid"): "merge_search", layout.sound("insta-s3", "dual"): "sound_certificate",
                  layout.table("falsification", "md"): "sound_falsify", layout.table("audit_examples", "tsv"):
                      "sound_audit", layout.figure("fig3c", "png"): "figure", layout.table("b3", "tex"): "table"}
     assert {path: protocols.producer(path)[0] for path in producers} == producers

@@ -9,7 +9,7 @@ import torch
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.certification.stats import max_certifiable_p
 from insta_rs.levels import sigma_levels
-from insta_rs.sound import audit
+from insta_rs.sound import audit, cascade, deployed, semi_elastic
 from insta_rs.sound.falsify import ball_probability, cascade_along, insta_rs_rule
 
 DIM = 8
@@ -109,12 +109,13 @@ def test_deployed_classifiers_answer_like_the_half_space_far_from_it(smoother, l
     x, truth = linear_inputs[torch.from_numpy(far)], (distance[far] > 0).astype(int)
     sigmas = sigma_levels(0.25, 4)
     predictors = {
-        "fixed": audit.fixed_sigma_predictor(smoother, 0.25, 200, 0.001, seed=0),
-        "insta_rs": audit.insta_rs_predictor(smoother, 0.25, 4, {"m": 32, "starts": [[1, 1], [4, -1]]},
-                                             max_certifiable_p(0.001, 200), 200, 0.001, seed=0),
-        "cascade": audit.cascade_predictor(smoother, sigmas, 20, 300, 0.01, 0.5, seed=0),
-        "semi_elastic": audit.semi_elastic_predictor(smoother, torch.rand(30, 1, 8, 8),
-                                                     {"k": 5, "r": 0.01, "sigma_b": 0.25, "m": 1.0}, 200, 0.001, seed=0),
+        "fixed": deployed.fixed_sigma_predictor(smoother, 0.25, 200, 0.001, seed=0),
+        "insta_rs": deployed.insta_rs_predictor(smoother, 0.25, 4, {"m": 32, "starts": [[1, 1], [4, -1]]},
+                                                max_certifiable_p(0.001, 200), 200, 0.001, seed=0),
+        "cascade": cascade.cascade_predictor(smoother, sigmas, 20, 300, 0.01, 0.5, seed=0),
+        "semi_elastic": semi_elastic.semi_elastic_predictor(smoother, torch.rand(30, 1, 8, 8),
+                                                            {"k": 5, "r": 0.01, "sigma_b": 0.25, "m": 1.0}, 200, 0.001,
+                                                            seed=0),
     }
     for name, predict in predictors.items():
         answers = predict(x)
@@ -137,12 +138,24 @@ def test_criterion_margin_loss_rises_towards_the_boundary(linear_model, linear_i
 
 def test_every_audited_mode_names_its_deployed_classifier_and_certification():
     from insta_rs.layout import Layout
-    from insta_rs.sound import deployed
-    from insta_rs.sound.modes import AUDIT_MODES, audited_mode, certification_path
+    from insta_rs.sound import dual, semi_elastic
+    from insta_rs.sound.modes import AUDIT_MODES, SOUND_MODES, audited_mode, audited_modules, certification_path
 
-    assert all(callable(getattr(deployed, mode.deployed)) for mode in AUDIT_MODES.values())
+    assert all(callable(mode.deployed()) for mode in AUDIT_MODES.values())
+    assert AUDIT_MODES["insta_rs"].deployed() is deployed.insta_rs
+    assert AUDIT_MODES["level<k>"].deployed() is deployed.fixed_level
+    assert [SOUND_MODES[name].audit.deployed() for name in ("cascade", "semi_elastic", "dual")] == [
+        cascade.deployed, semi_elastic.deployed, dual.deployed]
+    assert [SOUND_MODES[name].certificate() for name in ("cascade", "semi_elastic", "dual")] == [
+        cascade.certificate, semi_elastic.certificate, dual.certificate]
+    assert audited_modules() == ["insta_rs.sound.cascade", "insta_rs.sound.deployed", "insta_rs.sound.dual",
+                                 "insta_rs.sound.semi_elastic"]
     assert audited_mode("level3") is AUDIT_MODES["level<k>"]
+    with pytest.raises(ValueError, match="sound.audit.modes: unknown mode 'levels'"):
+        audited_mode("levels")
     layout = Layout("r")
     assert [certification_path(layout, "m", mode) for mode in ("insta_rs", "cascade", "level3")] == [
         layout.assigned("m", "fgss"), layout.sound("m", "cascade"), layout.level("m", 3)]
     assert AUDIT_MODES["dual"].reads(layout, "m") == [layout.model_file("m", "selector.pt")]
+    assert AUDIT_MODES["semi_elastic"].reads(layout, "m") == [layout.knn_meta("m")]
+    assert AUDIT_MODES["cascade"].reads(layout, "m") == []

@@ -352,8 +352,8 @@ def test_dual_predictor_answers_like_the_half_space_and_abstains_with_its_select
     weight = torch.randn(1, 8, 8, generator=torch.Generator().manual_seed(5))
     selector_model = type(linear_model)(weight, bias=-float(x[0].flatten() @ weight.flatten()))
     selector = Smoother(selector_model, num_classes=2, batch_size=512)
-    predict = audit.dual_predictor(classifier, audit.SmoothedSelector(selector, 0.25, 0.001, seed=1000),
-                                   sigma_levels(0.25, 2), 200, 0.001, seed=0)
+    predict = dual.dual_predictor(classifier, dual.SmoothedSelector(selector, 0.25, 0.001, seed=1000),
+                                  sigma_levels(0.25, 2), 200, 0.001, seed=0)
     answers = predict(x)
     truth = (distance > 0).astype(int)
     assert answers[0] == -1  # the selector's smoothed probability is 1/2 there: PREDICT abstains

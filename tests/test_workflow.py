@@ -29,6 +29,7 @@ from tiny_workflow import (
     copy_workdir,
     overlay_file,
     planned_jobs,
+    planned_steps,
     snakemake,
     snakemake_command,
     tables_and_figures,
@@ -141,6 +142,11 @@ def test_rerun_triggers_and_touch(tiny_run, tmp_path):
         snakemake(checkout, None, "--touch")
         assert planned_jobs(snakemake(checkout, None, "-n")) == {}
 
+    with cosmetic_edit(checkout / "src" / "insta_rs" / "sound" / "semi_elastic.py"):  # one sound mode's module
+        planned = planned_steps(snakemake(checkout, None, "-n"))
+        assert "sound_certificate:semi_elastic" in planned
+        assert not {"sound_certificate:cascade", "sound_certificate:dual", "certify_levels"} & planned
+
 
 HOW_CHANGES = {  # one "how" setting changed at a time: the results stay valid, nothing may re-run
     "certify.batch_size": ({"certify": {"batch_size": 256}}, ()),
@@ -165,15 +171,17 @@ def test_how_changes_plan_nothing(tiny_run, tmp_path, change, args):
 
 MERGES = {"merge_levels", "merge_search", "merge_assigned"}
 SEARCHES_AND_CERTIFICATIONS = {"certify_levels", "certify_assigned", "search_instance", "search_uniform",
-                               "sound_cascade", "sound_semi_elastic", "table", "figure", "all"} | MERGES
+                               "sound_certificate:cascade", "sound_certificate:semi_elastic", "table", "figure",
+                               "all"} | MERGES
 CERTIFICATIONS = SEARCHES_AND_CERTIFICATIONS - {"search_instance", "search_uniform", "merge_search"}
 VALIDATION = {"certify_validation", "merge_validation"}  # every level on the validation split
-DUAL_CERTIFICATION = {"certify_selector", "merge_selector", "sound_dual"}  # of the test subset
+DUAL_CERTIFICATION = {"certify_selector", "merge_selector", "sound_certificate:dual"}  # of the test subset
 DUAL_TRAINING = {"dual_labels", "dual_selector"}  # the selector's labels use p_max = alpha ** (1 / n)
 # The collapse guard (from the validation certifications) and every choice it feeds: Algorithm 3 on the validation
 # split, the cascade, the semi-elastic sigma and its certification, Dual RS's labels, selector and certificate.
-GUARDED = {"collapse_guard", "search_uniform", "sound_cascade", "sound_knn_sigma", "certify_assigned", "merge_assigned",
-           "sound_semi_elastic", "dual_labels", "dual_selector", "certify_selector", "merge_selector", "sound_dual"}
+GUARDED = {"collapse_guard", "search_uniform", "sound_certificate:cascade", "sound_knn_sigma", "certify_assigned",
+           "merge_assigned", "sound_certificate:semi_elastic", "dual_labels", "dual_selector", "certify_selector",
+           "merge_selector", "sound_certificate:dual"}
 PROTOCOL_CHANGES = {  # one "what" setting changed at a time: exactly the results that depend on it re-run
     "certify.n (and the search's p_max)": ({"certify": {"n": 300}}, SEARCHES_AND_CERTIFICATIONS | VALIDATION
                                            | DUAL_CERTIFICATION | DUAL_TRAINING | GUARDED),
@@ -195,7 +203,7 @@ PROTOCOL_CHANGES = {  # one "what" setting changed at a time: exactly the result
 @pytest.mark.parametrize("change, planned", PROTOCOL_CHANGES.values(), ids=PROTOCOL_CHANGES)
 def test_protocol_changes_plan_exactly_their_dependents(tiny_run, tmp_path, change, planned):
     dry_run = snakemake(tiny_run, None, "-n", configfiles=(TINY_CONFIG, overlay_file(tmp_path, change)))
-    assert set(planned_jobs(dry_run)) == planned, dry_run.stdout[-3000:]
+    assert planned_steps(dry_run) == planned, dry_run.stdout[-3000:]
 
 
 # The tiny config certified with the sequential procedure (radius mode), and every sound mode audited.

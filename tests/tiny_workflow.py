@@ -51,6 +51,15 @@ def planned_jobs(process: subprocess.CompletedProcess) -> dict[str, int]:
     return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table[1], flags=re.MULTILINE)}
 
 
+def planned_steps(process: subprocess.CompletedProcess) -> set[str]:
+    """The rules a dry run plans, each sound certificate as ``sound_certificate:<mode>`` (one rule runs every mode)."""
+    jobs = planned_jobs(process)
+    modes = re.findall(r"^rule sound_certificate:\n(?:    .*\n)*?    wildcards: .*\bmode=(\w+)",
+                       process.stdout + process.stderr, flags=re.MULTILINE)
+    assert len(modes) == jobs.get("sound_certificate", 0), "a sound certificate job without its mode"
+    return set(jobs) - {"sound_certificate"} | {f"sound_certificate:{mode}" for mode in modes}
+
+
 def tiny_config(repo: Path) -> dict:
     return yaml.safe_load((repo / TINY_CONFIG).read_text())
 

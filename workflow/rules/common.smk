@@ -19,9 +19,9 @@ GPUS = int(device_kind(config["device"]) == "cuda" or gpu_slots.simulated_count(
 FORMATS = {"md": "Markdown", "tex": "LaTeX", "tsv": "TSV", "png": "PNG", "pdf": "PDF"}
 
 
-def package_code(script):
-    """The insta_rs sources ``scripts/<script>`` imports: an edit re-runs the step."""
-    return code_deps.code_inputs(workflow.basedir, script)
+def package_code(script, modules=()):
+    """The insta_rs sources ``scripts/<script>`` imports (and ``modules`` it loads by name): an edit re-runs the step."""
+    return code_deps.code_inputs(workflow.basedir, script, modules)
 
 
 def package_data(name):

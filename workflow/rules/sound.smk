@@ -1,23 +1,27 @@
-"""Sound certificates (config ``sound``): the cascade, the semi-elastic kNN sigma, the exact counterexample, the audit,
-and Dual RS in four rules (the selector's labels, training and certification, the certificate)."""
+"""Sound certificates (config ``sound``): every mode's certificate in one rule (insta_rs.sound.modes), what modes read
+beyond the level certifications (the kNN sigma; Dual RS's selector: its labels, training and certification), the exact
+counterexample, the audit."""
+
+from insta_rs.sound.modes import SOUND_MODES, audited_modules, module_name
 
 
-rule sound_cascade:
-    """Cascade certificate (Jeong & Shin 2023) from the fixed-level certifications, alpha/K per level."""
+rule sound_certificate:
+    """A sound mode's certificate from the results its registry entry reads, with its settings (insta_rs.sound.modes)."""
     input:
-        levels=lambda wildcards: LAYOUT.levels(wildcards.model, len(LEVELS)),
-        guard=LAYOUT.collapse_guard("{model}"),
-        code=package_code("sound_cascade.py"),
+        unpack(lambda wildcards: PLAN.sound_inputs(wildcards.model, wildcards.mode)),
+        code=lambda wildcards: package_code("sound_certificate.py", [module_name(SOUND_MODES[wildcards.mode].module)]),
     output:
-        tsv=sound_report(LAYOUT.sound("{model}", "cascade")),
+        tsv=sound_report(LAYOUT.sound("{model}", "{mode}")),
     log:
-        LAYOUT.log("sound", "{model}", "cascade.log"),
+        LAYOUT.log("sound", "{model}", "{mode}.log"),
+    wildcard_constraints:
+        mode=one_of(SOUND_MODES),
     conda:
         "../../envs/insta-rs.yaml"
     params:
-        **PROTOCOLS.params("sound_cascade"),
+        **PROTOCOLS.params("sound_certificate"),
     script:
-        "../../scripts/sound_cascade.py"
+        "../../scripts/sound_certificate.py"
 
 
 rule sound_knn_sigma:
@@ -42,22 +46,6 @@ rule sound_knn_sigma:
         "../../scripts/sound_knn_sigma.py"
 
 
-rule sound_semi_elastic:
-    """Semi-elastic radii (noncentral chi-square bound) for the certification at the kNN sigma."""
-    input:
-        tsv=LAYOUT.assigned("{model}", "knn"),
-        meta=LAYOUT.knn_meta("{model}"),
-        code=package_code("sound_semi_elastic.py"),
-    output:
-        tsv=sound_report(LAYOUT.sound("{model}", "semi_elastic")),
-    log:
-        LAYOUT.log("sound", "{model}", "semi_elastic.log"),
-    conda:
-        "../../envs/insta-rs.yaml"
-    script:
-        "../../scripts/sound_semi_elastic.py"
-
-
 rule sound_falsify:
     """Exact counterexample: two points closer than the Insta-RS radius with different deployed answers."""
     input:
@@ -78,7 +66,7 @@ rule sound_audit:
     """Search inputs within the claimed radii for other answers of the deployed classifier, per model and mode."""
     input:
         **PLAN.audit_inputs(),
-        code=package_code("sound_audit.py"),
+        code=package_code("sound_audit.py", audited_modules()),
     output:
         tsv=LAYOUT.table("audit", "tsv"),
         md=report_item(LAYOUT.table("audit", "md"), "audit", "Tables", "audit"),
@@ -164,21 +152,3 @@ use rule certify_assigned as certify_selector with:
         model=one_of(PLAN.dual_models()),
     params:
         **PROTOCOLS.params("certify_selector"),
-
-
-rule sound_dual:
-    """Dual RS: the classifier at the selector's candidate, re-certified at the rest of alpha; min(R_sel, R_cls)."""
-    input:
-        selector=LAYOUT.selector_certification("{model}"),
-        levels=lambda wildcards: PLAN.dual_levels(wildcards.model),
-        code=package_code("sound_dual.py"),
-    output:
-        tsv=sound_report(LAYOUT.sound("{model}", "dual")),
-    log:
-        LAYOUT.log("sound", "{model}", "dual.log"),
-    conda:
-        "../../envs/insta-rs.yaml"
-    params:
-        **PROTOCOLS.params("sound_dual"),
-    script:
-        "../../scripts/sound_dual.py"

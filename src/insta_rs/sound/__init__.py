@@ -7,8 +7,9 @@
 - :mod:`.dual_selector` Dual RS's selector: its labels on the training split and its training
 - :mod:`.falsify`      an exact counterexample to the Insta-RS radius as a certificate of the deployed classifier
 - :mod:`.audit`        an empirical search for violations of a certification file's claims on a trained model
-- :mod:`.modes`        the registry of sound and audited modes: names, result files, deployed classifiers
-- :mod:`.deployed`     the classifier a user of each audited mode queries
+- :mod:`.modes`        the registry of sound and audited modes: what each reads and depends on, its module
+- :mod:`.deployed`     what the classifier a user of an audited mode queries is built from; Insta-RS's and
+                       the fixed levels' (each sound mode's module holds its certificate and its own)
 
 ``docs/what-the-numbers-mean.md`` says which number certifies what.
 

@@ -21,7 +21,6 @@ its alpha); the audit is a lower bound on the violations that exist, never a pro
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -30,18 +29,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from insta_rs.certification.noise import ESTIMATION, SELECTION
 from insta_rs.certification.records import ABSTAIN
-from insta_rs.certification.smoothing import Smoother
-from insta_rs.levels import sigma_levels
 from insta_rs.runtime.runlog import Progress
-from insta_rs.search import algorithms as search
-from insta_rs.sound.cascade import bounds_from_counts, cascade_from_bounds
-from insta_rs.sound.knn_sigma import knn_distance, knn_sigma
+from insta_rs.sound.deployed import DeployedPredict
 
 logger = logging.getLogger(__name__)
 
-DeployedPredict = Callable[[torch.Tensor], np.ndarray]
 SurrogateLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -200,101 +193,3 @@ def criterion_margin_loss(model: torch.nn.Module, sigmas: np.ndarray, n_noise: i
         return torch.stack(scores_other).max(dim=0).values - torch.stack(scores_c).max(dim=0).values
 
     return loss_fn
-
-
-def _seeds(seed: int) -> itertools.count:
-    """Fresh noise for every call of a deployed predictor: call ``i`` uses seed ``seed + i``."""
-    return itertools.count(seed)
-
-
-def fixed_sigma_predictor(smoother: Smoother, sigma: float, n: int, alpha: float, seed: int) -> DeployedPredict:
-    """``g_sigma`` with Cohen et al.'s PREDICT."""
-    seeds = _seeds(seed)
-    return lambda x: smoother.predict(x, np.full(len(x), sigma), np.arange(len(x)), n, alpha, next(seeds))
-
-
-def insta_rs_predictor(smoother: Smoother, sigma0: float, n_levels: int, search_cfg: dict, p_max: float, n: int,
-                       alpha: float, seed: int) -> DeployedPredict:
-    """Insta-RS as deployed: Algorithm 1 (FGSS) at the queried input, then PREDICT at the chosen sigma."""
-    sigmas = sigma_levels(sigma0, n_levels)
-    seeds = _seeds(seed)
-    starts = [tuple(start) for start in search_cfg["starts"]]
-
-    def deployed(x: torch.Tensor) -> np.ndarray:
-        call_seed, idx = next(seeds), np.arange(len(x))
-        criterion = search.instance_criterion(smoother, x, idx, sigma0, n_levels,
-                                              search.RadiusEstimate(search_cfg["m"], p_max, call_seed))
-        level = search.fgss(criterion, len(x), n_levels, starts).level
-        return smoother.predict(x, sigmas[level - 1], idx, n, alpha, call_seed)
-
-    return deployed
-
-
-def semi_elastic_predictor(smoother: Smoother, train_x: torch.Tensor, meta: dict, n: int, alpha: float,
-                           seed: int) -> DeployedPredict:
-    """``g_{sigma(x)}(x)`` with the kNN sigma of :mod:`.knn_sigma` (its metadata ``meta``: k, r, sigma_b, m and the
-    collapse guard's sigma_max), PREDICT at that sigma."""
-    seeds = _seeds(seed)
-
-    def deployed(x: torch.Tensor) -> np.ndarray:
-        sigma = knn_sigma(knn_distance(x, train_x, meta["k"]), meta["sigma_b"], meta["r"], meta["m"],
-                          meta.get("sigma_max"))
-        return smoother.predict(x, sigma, np.arange(len(x)), n, alpha, next(seeds))
-
-    return deployed
-
-
-def cascade_predictor(smoother: Smoother, sigmas: np.ndarray, n0: int, n: int, alpha: float, p0: float,
-                      seed: int) -> DeployedPredict:
-    """The cascade's sample version at the queried input: per level (descending sigma) N0 selection and N
-    estimation samples, then :func:`.cascade.cascade_from_bounds` with the runner-up counts."""
-    descending = np.sort(np.asarray(sigmas, dtype=float))[::-1]
-    seeds = _seeds(seed)
-
-    def deployed(x: torch.Tensor) -> np.ndarray:
-        call_seed = next(seeds)
-        idx = np.arange(len(x))
-        top_class, nA, nB = [], [], []
-        for sigma in descending:
-            sigma_rows = np.full(len(x), sigma)
-            selected = smoother.sample_counts(x, sigma_rows, idx, n0, call_seed, SELECTION).argmax(axis=1)
-            counts = smoother.sample_counts(x, sigma_rows, idx, n, call_seed, ESTIMATION)
-            rows = np.arange(len(x))
-            top_class.append(selected)
-            nA.append(counts[rows, selected])
-            counts[rows, selected] = -1
-            nB.append(counts.max(axis=1))
-        bounds = bounds_from_counts(descending, np.stack(top_class), np.stack(nA), np.full(len(descending), n),
-                                    alpha, np.stack(nB))
-        return cascade_from_bounds(bounds, p0).predict
-
-    return deployed
-
-
-@dataclass(frozen=True)
-class SmoothedSelector:
-    """Dual RS's smoothed selector: its smoother, its sigma ``sigma_sel``, its share of alpha, its first seed."""
-
-    smoother: Smoother
-    sigma: float
-    alpha: float
-    seed: int
-
-
-def dual_predictor(classifier: Smoother, selector: SmoothedSelector, sigmas: np.ndarray, n: int, alpha_cls: float,
-                   seed: int) -> DeployedPredict:
-    """Dual RS as deployed (:mod:`.dual`): the selector's PREDICT at ``selector.sigma`` picks a candidate
-    ``sigmas[k]``, the classifier's PREDICT at that sigma answers; ABSTAIN when either abstains. The selector
-    draws its noise from ``selector.seed, selector.seed + 1, ...`` and the classifier from ``seed, seed + 1, ...``
-    (give them disjoint ranges)."""
-    sigmas = np.asarray(sigmas, dtype=float)
-    seeds, selector_seeds = _seeds(seed), _seeds(selector.seed)
-
-    def deployed(x: torch.Tensor) -> np.ndarray:
-        idx = np.arange(len(x))
-        choice = selector.smoother.predict(x, np.full(len(x), selector.sigma), idx, n, selector.alpha,
-                                           next(selector_seeds))
-        answer = classifier.predict(x, sigmas[np.maximum(choice, 0)], idx, n, alpha_cls, next(seeds))
-        return np.where(choice != ABSTAIN, answer, ABSTAIN)
-
-    return deployed

@@ -52,12 +52,18 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy.stats import norm
 
 from insta_rs.analysis import RecordedCounts, aligned_levels
+from insta_rs.certification.noise import ESTIMATION, SELECTION
 from insta_rs.certification.procedures import CountBounds
 from insta_rs.certification.records import ABSTAIN, read_certification, write_certification
+from insta_rs.certification.smoothing import Smoother
 from insta_rs.certification.stats import p_upper_bound, pA_lower_bound
+from insta_rs.collapse import guarded_levels
+from insta_rs.levels import sigma_levels
+from insta_rs.sound.deployed import AuditJob, DeployedPredict, fresh_seeds
 
 UNKNOWN_CLASS = -1
 UNKNOWN_COUNT = -1
@@ -198,3 +204,49 @@ def cascade_from_level_files(level_paths: Sequence[str | os.PathLike], out_path:
     frame = cascade_frame(frames, p0)
     write_certification(frame, out_path)
     return frame
+
+
+def certificate(inputs: Mapping, settings: Mapping, tsv: str) -> str:
+    """The sound mode's certificate (:mod:`insta_rs.sound.modes`): the cascade at ``settings["p0"]`` over the level
+    certifications ``inputs["levels"]`` (levels 1..K) that the collapse guard ``inputs["guard"]`` keeps."""
+    excluded = guarded_levels(inputs["guard"])
+    levels = [path for level, path in enumerate(inputs["levels"], start=1) if level not in excluded]
+    frame = cascade_from_level_files(levels, tsv, settings["p0"])
+    return (f"cascade (p0 = {settings['p0']:g}) over {len(levels)} levels (collapse guard: {excluded or 'none'} left "
+            f"out): {len(frame)} examples, {int((frame['predict'] >= 0).sum())} certified, "
+            f"ACR {float((frame['radius'] * frame['correct']).mean()):.4f}")
+
+
+def cascade_predictor(smoother: Smoother, sigmas: np.ndarray, n0: int, n: int, alpha: float, p0: float,
+                      seed: int) -> DeployedPredict:
+    """The cascade's sample version at the queried input: per level (descending sigma) N0 selection and N
+    estimation samples, then :func:`cascade_from_bounds` with the runner-up counts."""
+    descending = np.sort(np.asarray(sigmas, dtype=float))[::-1]
+    seeds = fresh_seeds(seed)
+
+    def deployed(x: torch.Tensor) -> np.ndarray:
+        call_seed = next(seeds)
+        idx = np.arange(len(x))
+        top_class, nA, nB = [], [], []
+        for sigma in descending:
+            sigma_rows = np.full(len(x), sigma)
+            selected = smoother.sample_counts(x, sigma_rows, idx, n0, call_seed, SELECTION).argmax(axis=1)
+            counts = smoother.sample_counts(x, sigma_rows, idx, n, call_seed, ESTIMATION)
+            rows = np.arange(len(x))
+            top_class.append(selected)
+            nA.append(counts[rows, selected])
+            counts[rows, selected] = -1
+            nB.append(counts.max(axis=1))
+        bounds = bounds_from_counts(descending, np.stack(top_class), np.stack(nA), np.full(len(descending), n),
+                                    alpha, np.stack(nB))
+        return cascade_from_bounds(bounds, p0).predict
+
+    return deployed
+
+
+def deployed(job: AuditJob) -> DeployedPredict:
+    """The cascade as deployed, over the levels the collapse guard keeps."""
+    noise = job.params.noise
+    levels = [level for level in range(1, noise["n_levels"] + 1) if level not in job.excluded]
+    return cascade_predictor(job.smoother, sigma_levels(noise["sigma0"], noise["n_levels"])[np.array(levels) - 1],
+                             job.params.certify["n0"], job.n, job.alpha, job.params.cascade["p0"], job.seed)

@@ -1,25 +1,27 @@
-"""The classifier a user of each audited mode queries: the audit's predictors, built from an :class:`AuditJob`.
+"""The classifier a user of each audited mode queries (the audit's predictors), and what it is built from.
 
-The registry :data:`insta_rs.sound.modes.AUDIT_MODES` names for each mode its constructor here; ``level<k>`` is
-``g_sigma_k`` with Cohen et al.'s PREDICT.
+A deployed predictor maps a batch of inputs to answers (class or ABSTAIN) with fresh noise at every call. Each
+audited mode's entry in :data:`insta_rs.sound.modes.AUDIT_MODES` names its constructor: a function of an
+:class:`AuditJob`, in the sound mode's own module or here (the paper's Insta-RS, and ``level<k>``: ``g_sigma_k``
+with Cohen et al.'s PREDICT).
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+import torch
 
 from insta_rs.certification.smoothing import Smoother
 from insta_rs.layout import Layout
 from insta_rs.levels import level_sigma, sigma_levels
-from insta_rs.sound import audit
-from insta_rs.sound.dual import candidate_sigmas
-from insta_rs.sound.knn_sigma import training_tensors
+from insta_rs.search import algorithms as search
 from insta_rs.sound.modes import audited_mode, level_of
+
+DeployedPredict = Callable[[torch.Tensor], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -48,41 +50,45 @@ class AuditJob:
         return self.params.certify["alpha"]
 
 
-def insta_rs(job: AuditJob) -> audit.DeployedPredict:
-    noise, search = job.params.noise, job.params.search
-    return audit.insta_rs_predictor(job.smoother, noise["sigma0"], noise["n_levels"], search, search["p_max"],
-                                    job.n, job.alpha, job.seed)
+def fresh_seeds(seed: int) -> itertools.count:
+    """Fresh noise for every call of a deployed predictor: call ``i`` uses seed ``seed + i``."""
+    return itertools.count(seed)
 
 
-def cascade(job: AuditJob) -> audit.DeployedPredict:
-    noise = job.params.noise
-    levels = [level for level in range(1, noise["n_levels"] + 1) if level not in job.excluded]
-    return audit.cascade_predictor(job.smoother, sigma_levels(noise["sigma0"], noise["n_levels"])[np.array(levels) - 1],
-                                   job.params.certify["n0"], job.n, job.alpha, job.params.cascade["p0"], job.seed)
+def fixed_sigma_predictor(smoother: Smoother, sigma: float, n: int, alpha: float, seed: int) -> DeployedPredict:
+    """``g_sigma`` with Cohen et al.'s PREDICT."""
+    seeds = fresh_seeds(seed)
+    return lambda x: smoother.predict(x, np.full(len(x), sigma), np.arange(len(x)), n, alpha, next(seeds))
 
 
-def semi_elastic(job: AuditJob) -> audit.DeployedPredict:
-    meta = json.loads(Path(job.layout.knn_meta(job.model)).read_text())
-    train_x = training_tensors(job.dataset, job.params.semi_elastic["max_train"], meta["seed"])
-    return audit.semi_elastic_predictor(job.smoother, train_x, meta, job.n, job.alpha, job.seed)
+def insta_rs_predictor(smoother: Smoother, sigma0: float, n_levels: int, search_cfg: dict, p_max: float, n: int,
+                       alpha: float, seed: int) -> DeployedPredict:
+    """Insta-RS as deployed: Algorithm 1 (FGSS) at the queried input, then PREDICT at the chosen sigma."""
+    sigmas = sigma_levels(sigma0, n_levels)
+    seeds = fresh_seeds(seed)
+    starts = [tuple(start) for start in search_cfg["starts"]]
+
+    def deployed(x: torch.Tensor) -> np.ndarray:
+        call_seed, idx = next(seeds), np.arange(len(x))
+        criterion = search.instance_criterion(smoother, x, idx, sigma0, n_levels,
+                                              search.RadiusEstimate(search_cfg["m"], p_max, call_seed))
+        level = search.fgss(criterion, len(x), n_levels, starts).level
+        return smoother.predict(x, sigmas[level - 1], idx, n, alpha, call_seed)
+
+    return deployed
 
 
-def dual(job: AuditJob) -> audit.DeployedPredict:
-    """Dual RS with the selector at its share of alpha (``sound.dual.alpha_share``), the classifier at the rest."""
-    settings = job.params.dual
-    alpha_sel = settings["alpha_share"] * job.alpha
-    selector = audit.SmoothedSelector(job.smoother_of(job.layout.model_file(job.model, "selector.pt")),
-                                      settings["selector"]["train"]["sigma"], alpha_sel, job.seed + 1_000_000)
-    return audit.dual_predictor(job.smoother, selector,
-                                candidate_sigmas(settings["levels"], job.params.noise["sigma0"]), job.n,
-                                job.alpha - alpha_sel, job.seed)
+def insta_rs(job: AuditJob) -> DeployedPredict:
+    noise, search_cfg = job.params.noise, job.params.search
+    return insta_rs_predictor(job.smoother, noise["sigma0"], noise["n_levels"], search_cfg, search_cfg["p_max"],
+                              job.n, job.alpha, job.seed)
 
 
-def fixed_level(job: AuditJob) -> audit.DeployedPredict:
+def fixed_level(job: AuditJob) -> DeployedPredict:
     sigma = level_sigma(level_of(job.mode), job.params.noise["sigma0"])
-    return audit.fixed_sigma_predictor(job.smoother, sigma, job.n, job.alpha, job.seed)
+    return fixed_sigma_predictor(job.smoother, sigma, job.n, job.alpha, job.seed)
 
 
-def deployed_classifier(job: AuditJob) -> audit.DeployedPredict:
-    """The classifier a user of ``job.mode`` queries: this module's function that the mode's entry names."""
-    return globals()[audited_mode(job.mode).deployed](job)
+def deployed_classifier(job: AuditJob) -> DeployedPredict:
+    """The classifier a user of ``job.mode`` queries: the constructor that the mode's entry names."""
+    return audited_mode(job.mode).deployed()(job)

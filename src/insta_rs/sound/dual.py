@@ -34,10 +34,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from insta_rs.analysis import aligned_levels, certification_alpha, recertified_frame
 from insta_rs.certification.records import ABSTAIN, CERTIFY_COLUMNS, read_certification, write_certification
+from insta_rs.certification.smoothing import Smoother
 from insta_rs.levels import sigma_levels
+from insta_rs.sound.deployed import AuditJob, DeployedPredict, fresh_seeds
 
 SIGMA_ATOL = 5e-7  # sigma is written with 6 decimals
 EXTRA_COLUMNS = ["level", "radius_selector", "radius_classifier", "alpha_selector", "alpha_classifier",
@@ -177,3 +180,55 @@ def selector_binding_share(frame: pd.DataFrame) -> float:
         return float("nan")
     return float(np.mean(frame["radius_selector"].to_numpy()[certified]
                          < frame["radius_classifier"].to_numpy()[certified]))
+
+
+def certificate(inputs: Mapping, settings: Mapping, tsv: str) -> str:
+    """The sound mode's certificate (:mod:`insta_rs.sound.modes`): :func:`dual_from_level_files` of the selector's
+    certification ``inputs["selector"]`` and the level certifications ``inputs["levels"]`` (``settings["levels"]``,
+    in that order), the classifier at ``settings["alpha_classifier"]``."""
+    levels = settings["levels"]
+    frame = dual_from_level_files(inputs["selector"], dict(zip(levels, inputs["levels"])), levels,
+                                  settings["sigma0"], settings["alpha_classifier"], tsv)
+    return (f"Dual RS: {len(frame)} examples, {int((frame['predict'] >= 0).sum())} certified, "
+            f"ACR {float((frame['radius'] * frame['correct']).mean()):.4f}; R_sel < R_cls on "
+            f"{100 * selector_binding_share(frame):.0f}% of the certified")
+
+
+@dataclass(frozen=True)
+class SmoothedSelector:
+    """Dual RS's smoothed selector: its smoother, its sigma ``sigma_sel``, its share of alpha, its first seed."""
+
+    smoother: Smoother
+    sigma: float
+    alpha: float
+    seed: int
+
+
+def dual_predictor(classifier: Smoother, selector: SmoothedSelector, sigmas: np.ndarray, n: int, alpha_cls: float,
+                   seed: int) -> DeployedPredict:
+    """Dual RS as deployed: the selector's PREDICT at ``selector.sigma`` picks a candidate ``sigmas[k]``, the
+    classifier's PREDICT at that sigma answers; ABSTAIN when either abstains. The selector draws its noise from
+    ``selector.seed, selector.seed + 1, ...`` and the classifier from ``seed, seed + 1, ...`` (give them disjoint
+    ranges)."""
+    sigmas = np.asarray(sigmas, dtype=float)
+    seeds, selector_seeds = fresh_seeds(seed), fresh_seeds(selector.seed)
+
+    def deployed(x: torch.Tensor) -> np.ndarray:
+        idx = np.arange(len(x))
+        choice = selector.smoother.predict(x, np.full(len(x), selector.sigma), idx, n, selector.alpha,
+                                           next(selector_seeds))
+        answer = classifier.predict(x, sigmas[np.maximum(choice, 0)], idx, n, alpha_cls, next(seeds))
+        return np.where(choice != ABSTAIN, answer, ABSTAIN)
+
+    return deployed
+
+
+def deployed(job: AuditJob) -> DeployedPredict:
+    """Dual RS as deployed, the selector at its share of alpha (``sound.dual.alpha_share``), the classifier at the
+    rest."""
+    settings = job.params.dual
+    alpha_sel = settings["alpha_share"] * job.alpha
+    selector = SmoothedSelector(job.smoother_of(job.layout.model_file(job.model, "selector.pt")),
+                                settings["selector"]["train"]["sigma"], alpha_sel, job.seed + 1_000_000)
+    return dual_predictor(job.smoother, selector, candidate_sigmas(settings["levels"], job.params.noise["sigma0"]),
+                          job.n, job.alpha - alpha_sel, job.seed)

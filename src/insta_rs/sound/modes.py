@@ -1,19 +1,29 @@
 """The sound input-adaptive certification modes (``sound.modes``), and the modes the audit checks.
 
-:data:`SOUND_MODES` is the registry of sound modes: each one's companion-row label, what its numbers guarantee,
-and how the audit checks it. Its certification is ``Layout.sound(model, mode)``, made by the workflow's rule of
-the same name (``sound_<mode>``). :data:`AUDIT_MODES` adds the audit's two non-sound references:
+:data:`SOUND_MODES` is the registry of sound modes. An entry carries everything the workflow asks of a mode: its
+companion-row label and what its numbers guarantee, the results its certificate reads and the settings it depends
+on (its protocol), the fixed levels and the reading it reads them at, the files its deployed classifier reads, and
+its module ``insta_rs.sound.<module>``, which defines
+
+``certificate(inputs, settings, tsv) -> str``  the certificate of every test example from ``inputs`` (names to
+                                               paths, as :attr:`SoundMode.inputs` gives them), written as a
+                                               certification TSV at ``tsv``; returns a line for the log
+``deployed(job) -> DeployedPredict``           the classifier a user queries, built from an
+                                               :class:`insta_rs.sound.deployed.AuditJob`
+
+One workflow rule (``sound_certificate``) runs every mode. :data:`AUDIT_MODES` adds the audit's two non-sound
+references:
 
 ``insta_rs``      each example at the sigma Algorithm 1 chose for it (the paper's per-instance radius)
 ``level<k>``      one fixed level, ``sigma_k = sqrt(k) sigma0`` (Cohen et al.; the audit's control)
 
-Adding a sound mode: its module and rule ``sound_<mode>``, its entry here with its deployed classifier in
-:mod:`insta_rs.sound.deployed`, its test. Kept free of heavy imports: the workflow's rule files call it while
-parsing; :mod:`insta_rs.sound.deployed` builds the classifiers when the audit runs.
+Adding a sound mode: its entry here, its module, its test. Kept free of heavy imports (modules are named, and
+loaded when a job calls them): the workflow's rule files call it while parsing.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -23,6 +33,7 @@ from insta_rs.layout import Layout
 from insta_rs.search.registry import DEPLOYED_SEARCH
 
 _LEVEL = re.compile(r"^level(\d+)$")
+Inputs = dict[str, "str | list[str]"]
 
 
 def _reads_nothing(layout: Layout, model: str) -> list[str]:
@@ -33,15 +44,25 @@ def _sound_certification(layout: Layout, model: str, mode: str) -> str:
     return layout.sound(model, mode)
 
 
+def module_name(module: str) -> str:
+    """The dotted name of ``insta_rs.sound.<module>``."""
+    return f"{__package__}.{module}"
+
+
 @dataclass(frozen=True)
 class AuditedMode:
     """How the audit checks a mode: the certification it checks ``(layout, model, mode)``, the constructor of
-    the classifier a user queries (a function of :mod:`insta_rs.sound.deployed`, by name), and the files that
+    the classifier a user queries (function ``constructor`` of ``insta_rs.sound.<module>``), and the files that
     constructor reads beyond the model and its collapse guard ``(layout, model)``."""
 
     certification: Callable[[Layout, str, str], str]
-    deployed: str
+    module: str
+    constructor: str
     reads: Callable[[Layout, str], list[str]] = _reads_nothing
+
+    def deployed(self) -> Callable:
+        """The constructor, imported now (it needs torch and the data)."""
+        return getattr(importlib.import_module(module_name(self.module)), self.constructor)
 
 
 def _no_levels(sound: dict, n_levels: int) -> list[int]:
@@ -54,39 +75,68 @@ def _no_reading(sound: dict, n_levels: int) -> Reading | None:
 
 @dataclass(frozen=True)
 class SoundMode:
-    """A sound mode: its label in companion rows, the definition its table rows carry, how the audit checks it,
-    the levels of the model's fixed-level certifications its certificate reads and the reading
+    """A sound mode: its label in companion rows, the definition its table rows carry, its module
+    (``insta_rs.sound.<module>``), the results its certificate reads ``(layout, config, model) -> {name: path(s)}``,
+    its settings ``config -> dict`` (its protocol), the files its deployed classifier reads ``(layout, model)``,
+    the levels of the model's fixed-level certifications it reads and the reading
     (:class:`~insta_rs.certification.sequential.Reading`) it reads them at, given the ``sound`` config and
     ``n_levels``."""
 
     label: str
     definition: str
-    audit: AuditedMode
+    module: str
+    inputs: Callable[[Layout, dict, str], Inputs]
+    settings: Callable[[dict], dict]
+    deployed_reads: Callable[[Layout, str], list[str]] = _reads_nothing
     levels_read: Callable[[dict, int], list[int]] = _no_levels
     reading: Callable[[dict, int], Reading | None] = _no_reading
 
+    @property
+    def audit(self) -> AuditedMode:
+        return AuditedMode(_sound_certification, self.module, "deployed", self.deployed_reads)
+
+    def certificate(self) -> Callable[[Inputs, dict, str], str]:
+        """The module's ``certificate``, imported now."""
+        return importlib.import_module(module_name(self.module)).certificate
+
 
 SOUND_MODES = {
-    "cascade": SoundMode("cascade (sound)", "sound: input-adaptive certificate (cascade over the levels, Jeong & "
-                                            "Shin 2023; alpha/K per level)",
-                         AuditedMode(_sound_certification, "cascade"),
-                         levels_read=lambda sound, n_levels: list(range(1, n_levels + 1)),
-                         reading=lambda sound, n_levels: Reading(1 / (2 * n_levels), sound["cascade"]["p0"])),
-    "semi_elastic": SoundMode("semi-elastic sigma (sound)", "sound: input-adaptive certificate (semi-elastic kNN "
-                                                            "sigma, Sukenik et al. 2022)",
-                              AuditedMode(_sound_certification, "semi_elastic",
-                                          lambda layout, model: [layout.knn_meta(model)])),
-    "dual": SoundMode("Dual RS (sound)", "sound: input-adaptive certificate (Dual RS: a certified sigma selector, "
-                                         "radius min(R_sel, R_cls), Sun et al. 2026)",
-                      AuditedMode(_sound_certification, "dual",
-                                  lambda layout, model: [layout.model_file(model, "selector.pt")]),
-                      levels_read=lambda sound, n_levels: list(sound["dual"]["levels"]),
-                      reading=lambda sound, n_levels: Reading(1 - sound["dual"]["alpha_share"])),
+    "cascade": SoundMode(
+        "cascade (sound)", "sound: input-adaptive certificate (cascade over the levels, Jeong & Shin 2023; alpha/K "
+                           "per level)",
+        "cascade",
+        inputs=lambda layout, config, model: {"levels": layout.levels(model, config["noise"]["n_levels"]),
+                                              "guard": layout.collapse_guard(model)},
+        settings=lambda config: {"p0": config["sound"]["cascade"]["p0"]},
+        levels_read=lambda sound, n_levels: list(range(1, n_levels + 1)),
+        reading=lambda sound, n_levels: Reading(1 / (2 * n_levels), sound["cascade"]["p0"])),
+    "semi_elastic": SoundMode(
+        "semi-elastic sigma (sound)", "sound: input-adaptive certificate (semi-elastic kNN sigma, Sukenik et al. "
+                                      "2022)",
+        "semi_elastic",
+        inputs=lambda layout, config, model: {"tsv": layout.assigned(model, "knn"), "meta": layout.knn_meta(model)},
+        settings=lambda config: {},
+        deployed_reads=lambda layout, model: [layout.knn_meta(model)]),
+    "dual": SoundMode(
+        "Dual RS (sound)", "sound: input-adaptive certificate (Dual RS: a certified sigma selector, radius "
+                           "min(R_sel, R_cls), Sun et al. 2026)",
+        "dual",
+        inputs=lambda layout, config, model: {
+            "selector": layout.selector_certification(model),
+            "levels": [layout.level(model, level) for level in config["sound"]["dual"]["levels"]]},
+        settings=lambda config: {"levels": config["sound"]["dual"]["levels"], "sigma0": config["noise"]["sigma0"],
+                                 "alpha_classifier": (1 - config["sound"]["dual"]["alpha_share"])
+                                 * config["certify"]["alpha"]},
+        deployed_reads=lambda layout, model: [layout.model_file(model, "selector.pt")],
+        levels_read=lambda sound, n_levels: list(sound["dual"]["levels"]),
+        reading=lambda sound, n_levels: Reading(1 - sound["dual"]["alpha_share"])),
 }
 AUDIT_MODES = {
-    "insta_rs": AuditedMode(lambda layout, model, mode: layout.assigned(model, DEPLOYED_SEARCH), "insta_rs"),
+    "insta_rs": AuditedMode(lambda layout, model, mode: layout.assigned(model, DEPLOYED_SEARCH), "deployed",
+                            "insta_rs"),
     **{name: mode.audit for name, mode in SOUND_MODES.items()},
-    "level<k>": AuditedMode(lambda layout, model, mode: layout.level(model, level_of(mode)), "fixed_level"),
+    "level<k>": AuditedMode(lambda layout, model, mode: layout.level(model, level_of(mode)), "deployed",
+                            "fixed_level"),
 }
 
 
@@ -101,6 +151,11 @@ def audited_mode(mode: str) -> AuditedMode:
 def certification_path(layout: Layout, model: str, mode: str) -> str:
     """The certification TSV the audit checks for ``mode`` of ``model``."""
     return audited_mode(mode).certification(layout, model, mode)
+
+
+def audited_modules() -> list[str]:
+    """The dotted names of the modules that hold the audited modes' deployed classifiers (the audit's code)."""
+    return sorted({module_name(mode.module) for mode in AUDIT_MODES.values()})
 
 
 def level_of(mode: str) -> int | None:

@@ -25,11 +25,20 @@ approximation ``ncx2(d, l) ~ N(d + l, 2(d + 2l))`` is used (relative error O(1/s
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Mapping
+
 import numpy as np
 import pandas as pd
+import torch
 from scipy.stats import ncx2, norm
 
 from insta_rs.analysis import RecordedCounts
+from insta_rs.certification.records import read_certification, write_certification
+from insta_rs.certification.smoothing import Smoother
+from insta_rs.sound.deployed import AuditJob, DeployedPredict, fresh_seeds
+from insta_rs.sound.knn_sigma import knn_distance, knn_sigma, training_tensors
 
 NC_NORMAL = 1e9
 LOG_RATIO_EQUAL = 1e-12
@@ -119,3 +128,36 @@ def semi_elastic_frame(certification: pd.DataFrame, dim: int, r: float) -> pd.Da
         [semi_elastic_radius(float(p), float(s), dim, r) if c >= 0 else 0.0
          for p, s, c in zip(pA_lower, frame["sigma"].to_numpy(dtype=float), frame["predict"])]))
     return frame
+
+
+def certificate(inputs: Mapping, settings: Mapping, tsv: str) -> str:
+    """The sound mode's certificate (:mod:`insta_rs.sound.modes`): :func:`semi_elastic_frame` of the certification
+    at the kNN sigma ``inputs["tsv"]``, with the dimension and ``r`` of its metadata ``inputs["meta"]``."""
+    meta = json.loads(Path(inputs["meta"]).read_text())
+    certification = read_certification(inputs["tsv"])
+    frame = semi_elastic_frame(certification, meta["dim"], meta["r"])
+    write_certification(frame, tsv)
+    return (f"semi-elastic (d = {meta['dim']:d}, r = {meta['r']:g}): "
+            f"ACR {float((frame['radius'] * frame['correct']).mean()):.4f} (Cohen's radii at the same sigma: "
+            f"{float((certification['radius'] * certification['correct']).mean()):.4f})")
+
+
+def semi_elastic_predictor(smoother: Smoother, train_x: torch.Tensor, meta: dict, n: int, alpha: float,
+                           seed: int) -> DeployedPredict:
+    """``g_{sigma(x)}(x)`` with the kNN sigma of :mod:`insta_rs.sound.knn_sigma` (its metadata ``meta``: k, r,
+    sigma_b, m and the collapse guard's sigma_max), PREDICT at that sigma."""
+    seeds = fresh_seeds(seed)
+
+    def deployed(x: torch.Tensor) -> np.ndarray:
+        sigma = knn_sigma(knn_distance(x, train_x, meta["k"]), meta["sigma_b"], meta["r"], meta["m"],
+                          meta.get("sigma_max"))
+        return smoother.predict(x, sigma, np.arange(len(x)), n, alpha, next(seeds))
+
+    return deployed
+
+
+def deployed(job: AuditJob) -> DeployedPredict:
+    """The semi-elastic sigma as deployed: the kNN sigma of the training tensors its metadata names."""
+    meta = json.loads(Path(job.layout.knn_meta(job.model)).read_text())
+    train_x = training_tensors(job.dataset, job.params.semi_elastic["max_train"], meta["seed"])
+    return semi_elastic_predictor(job.smoother, train_x, meta, job.n, job.alpha, job.seed)

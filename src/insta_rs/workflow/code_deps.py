@@ -3,7 +3,9 @@
 The workflow declares them as a rule's inputs, so that an edit to any module a step imports, directly or
 through other modules, re-runs the step. Imports are read with :mod:`ast` (nothing is executed), so the
 rule files can call this while parsing. A string constant that names an insta_rs module (``"insta_rs.x.y"``)
-counts as an import: registries name the modules they load on demand (:mod:`insta_rs.training.methods`).
+counts as an import: registries name the modules they load on demand (:mod:`insta_rs.training.methods`); a
+registry read by many steps names its modules otherwise, and the rule that loads one names it
+(:func:`code_inputs`' ``modules``: each sound mode's certificate depends on its own module only).
 Imports under ``if TYPE_CHECKING:`` are not: they never run, so they change no step's behaviour.
 :data:`NOT_CODE` modules check results and compute none: they, and what only they import, are no step's code.
 """
@@ -14,20 +16,21 @@ import ast
 import functools
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 PACKAGE = "insta_rs"
 NOT_CODE = ("insta_rs.workflow.integrity",)  # every step runs through it (insta_rs.workflow.integrity.run_step); it computes nothing
 
 
 @functools.lru_cache(maxsize=None)
-def package_sources(script: str, package_dir: str) -> tuple[str, ...]:
+def package_sources(script: str, package_dir: str, modules: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Sorted paths of the insta_rs modules (package ``__init__`` files included) that ``script`` imports,
     directly or through each other, as files below ``package_dir`` (the workflow's own ``src/insta_rs``,
-    which need not be the installed copy)."""
+    which need not be the installed copy); with ``modules`` (dotted names the script loads by name from a
+    registry), those modules and what they import too."""
     root = Path(package_dir).resolve()
-    found: set[Path] = set()
-    todo = [Path(script).resolve()]
+    found = {source for module in modules for source in _sources_of(module, root)}
+    todo = [Path(script).resolve(), *found]
     while todo:
         for module in _imported_modules(todo.pop(), root):
             for source in _sources_of(module, root):
@@ -102,11 +105,12 @@ def relative(path: str) -> str:
     return path if below.startswith("..") else below
 
 
-def code_inputs(basedir: str, script: str) -> list[str]:
-    """The rule inputs of ``<basedir>/scripts/<script>``'s code: :func:`package_sources` below
-    ``<basedir>/src/insta_rs``, so that an edit re-runs the step (``snakemake --touch`` accepts a cosmetic one)."""
+def code_inputs(basedir: str, script: str, modules: Sequence[str] = ()) -> list[str]:
+    """The rule inputs of ``<basedir>/scripts/<script>``'s code (with the ``modules`` it loads by name):
+    :func:`package_sources` below ``<basedir>/src/insta_rs``, so that an edit re-runs the step (``snakemake
+    --touch`` accepts a cosmetic one)."""
     return [relative(path) for path in package_sources(os.path.join(basedir, "scripts", script),
-                                                       os.path.join(basedir, "src", PACKAGE))]
+                                                       os.path.join(basedir, "src", PACKAGE), tuple(modules))]
 
 
 def package_data(basedir: str, name: str) -> str:

@@ -174,9 +174,10 @@ class Plan:
         sound = self.config["sound"]
         return list(sound["models"]) if "dual" in sound["modes"] else []
 
-    def dual_levels(self, model: str) -> list[str]:
-        """The fixed-level certifications of ``model`` at Dual RS's candidate levels (``sound.dual.levels``)."""
-        return [self.layout.level(model, level) for level in self.config["sound"]["dual"]["levels"]]
+    def sound_inputs(self, model: str, mode: str) -> dict[str, str | list[str]]:
+        """What the certificate of sound ``mode`` for ``model`` reads, by name
+        (:attr:`insta_rs.sound.modes.SoundMode.inputs`)."""
+        return SOUND_MODES[mode].inputs(self.layout, self.config, model)
 
     def audit_inputs(self) -> dict[str, list[str]]:
         """What the audit reads: every ``sound.audit.models`` checkpoint and collapse guard, the certifications it

@@ -18,6 +18,7 @@ import yaml
 
 from insta_rs.layout import Layout, protocol_key
 from insta_rs.runtime.device import device_kind
+from insta_rs.sound.modes import SOUND_MODES
 from insta_rs.training.two_stage import TWO_STAGE_METHODS
 from insta_rs.workflow.config_check import SCHEMA
 from insta_rs.workflow.plan import Plan
@@ -162,18 +163,16 @@ class Protocols:
             "merge_levels": _merged(certify_levels), "merge_level": _merged(certify_level),
             "merge_validation": _merged(certify_validation), "merge_assigned": _merged(self.certify),
             "merge_search": _merged(self.search), "merge_selector": _merged(self.selector_certify),
-            "sound_cascade": {"p0": sound["cascade"]["p0"]},
+            "sound_certificate": {"settings": lambda wildcards: SOUND_MODES[wildcards["mode"]].settings(config)},
             "sound_knn_sigma": {"dataset": self.split_dataset["test"], "semi_elastic": sound["semi_elastic"],
                                 "noise": noise},
-            "sound_semi_elastic": {}, "sound_falsify": {"falsify": sound["falsify"]},
+            "sound_falsify": {"falsify": sound["falsify"]},
             "sound_audit": {"audit": sound["audit"], "cascade": sound["cascade"], "semi_elastic": sound["semi_elastic"],
                             "dual": dual, **self.search, "certify": self.tracked("certify")},
             "dual_labels": {"levels": dual["levels"], "labels": dual["labels"], "sigma0": noise["sigma0"],
                             "p_max": config["search"]["p_max"], **self.training},
             "dual_selector": {"levels": dual["levels"], "selector": dual.get("selector"), "sigma0": noise["sigma0"],
                               **self.training},
-            "sound_dual": {"levels": dual["levels"], "sigma0": noise["sigma0"],
-                           "alpha_classifier": (1 - dual["alpha_share"]) * config["certify"]["alpha"]},
             "table": {"spec": lambda wildcards: plan.table_spec(wildcards["table"]), "noise": noise,
                       "dataset": self.split_dataset["validation"], "precision": config["precision"]},
             "figure": {"figure": lambda wildcards: config["figures"][wildcards["figure"]],
@@ -224,7 +223,7 @@ class Protocols:
         if kind == "figure":
             return "figure", {"figure": fields["name"]}
         if kind == "sound":
-            return f"sound_{fields['mode']}", fields
+            return "sound_certificate", fields
         if kind == "search" and fields["method"] == "knn":
             return "sound_knn_sigma", fields
         return _PRODUCERS[kind], fields
