@@ -33,7 +33,7 @@ from insta_rs.layout import Layout
 from insta_rs.search.registry import DEPLOYED_SEARCH
 
 _LEVEL = re.compile(r"^level(\d+)$")
-Inputs = dict[str, "str | list[str]"]
+Inputs = dict[str, str | list[str]]  # what a certificate reads, by name
 
 
 def _reads_nothing(layout: Layout, model: str) -> list[str]:
