@@ -159,3 +159,7 @@ def test_every_audited_mode_names_its_deployed_classifier_and_certification():
     assert AUDIT_MODES["dual"].reads(layout, "m") == [layout.model_file("m", "selector.pt")]
     assert AUDIT_MODES["semi_elastic"].reads(layout, "m") == [layout.knn_meta("m")]
     assert AUDIT_MODES["cascade"].reads(layout, "m") == []
+    # one query's forward passes (the audit's cost): the cascade's N0 + N at each of K levels, Dual RS's two PREDICTs
+    config = {"noise": {"n_levels": 4}, "certify": {"n0": 20}, "sound": {"audit": {"n_predict": 200}}}
+    assert [audited_mode(mode).query_passes(config) for mode in ("cascade", "dual", "semi_elastic", "level2")] == [
+        4 * 220, 400, 200, 200]

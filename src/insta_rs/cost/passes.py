@@ -30,7 +30,7 @@ from insta_rs.certification.procedures import PROCEDURES
 from insta_rs.cost.split_sizes import splits
 from insta_rs.report.paper import paper_numbers
 from insta_rs.search.registry import SEARCH_METHODS
-from insta_rs.sound.modes import certification_path
+from insta_rs.sound.modes import SOUND_MODES, audited_mode, certification_path
 from insta_rs.training.config import parse_stage
 from insta_rs.training.methods import METHODS
 from insta_rs.training.two_stage import TWO_STAGE_METHODS
@@ -91,7 +91,11 @@ class RunCost:
             self._index_model(model)
         for model in plan.dual_models():
             self._index_dual(model)
-        audit = self.config["sound"]["audit"]
+        sound, audit = self.config["sound"], self.config["sound"]["audit"]
+        certified = {(model, mode) for model in sound["models"] for mode in sound["modes"]}
+        certified |= {(model, mode) for model in audit["models"] for mode in audit["modes"] if mode in SOUND_MODES}
+        for model, mode in sorted(certified):
+            self._index_sound(model, mode)
         self.makes[self.layout.table("audit", "md")] = [self._audit(model, first=number == 0)
                                                          for number, model in enumerate(audit["models"])]
 
@@ -196,8 +200,8 @@ class RunCost:
                 "search_uniform", f"{model}, {split}", self._arch(model),
                 n_levels * self.config["search"]["m"] * examples, needs=(self._model(model),)))]
         self.makes[layout.uniform(model, "validation")] += guard
-        self.makes[layout.sound(model, "cascade")] = [self._level(model, level) for level in self.plan.all_levels] + guard
-        self.makes[layout.sound(model, "semi_elastic")] = self.makes[layout.assigned(model, "knn")] + guard
+        if "knn" in self.plan.assignments():  # the semi-elastic sigma's kNN sigma, which reads the guard
+            self.makes[layout.knn_meta(model)] = [self._search(model, "knn")] + guard
         if train.get("method") in TWO_STAGE_METHODS:  # Algorithm 2's levels, PFAT's assignment, their timing
             stage1 = self._stage1(self.plan.stage1_source(model))
             for path in (layout.training_levels(model), layout.model_file(model, "sigma_assignment.json"),
@@ -210,7 +214,7 @@ class RunCost:
         selector = dual["selector"]
         labels = self._add(f"dual_labels:{model}", Work(
             "dual_labels", model, self._arch(model), len(dual["levels"]) * dual["labels"]["m"] * self.splits.train,
-            training=True, needs=(self._model(model),)))
+            training=True, needs=(self._model(model), *self.makes[layout.collapse_guard(model)])))
         trained = self._stage("dual_selector", model, selector["arch"], selector["train"], "fixed", needs=(labels,))
         estimation = self.splits.test * certify["n"]
         certified = self._add(f"certify_selector:{model}", Work(
@@ -220,19 +224,26 @@ class RunCost:
         self.makes[layout.model_file(model, "selector_labels.tsv")] = [labels]
         self.makes[layout.model_file(model, "selector.pt")] = [trained]
         self.makes[layout.selector_certification(model)] = [certified]
-        self.makes[layout.sound(model, "dual")] = ([certified] + [self._level(model, level) for level in dual["levels"]]
-                                                   + self.makes[layout.collapse_guard(model)])
+
+    def _index_sound(self, model: str, mode: str) -> None:
+        """The certificate of sound ``mode`` for ``model``: no forward passes; it needs what makes its inputs."""
+        inputs = SOUND_MODES[mode].inputs(self.layout, self.config, model).values()
+        paths = [path for named in inputs for path in ([named] if isinstance(named, str) else named)]
+        self.makes[self.layout.sound(model, mode)] = list(dict.fromkeys(
+            key for path in paths for key in self._made_by(path)))
 
     def _audit(self, model: str, first: bool) -> str:
         """The audit of ``model``'s certifications, an upper bound (module docstring); one job for every model."""
-        audit, certify, n_levels = self.config["sound"]["audit"], self.config["certify"], self.plan.n_levels
-        deployed = {"insta_rs": assumed_ass(n_levels) * self.config["search"]["m"] + audit["n_predict"],
-                    "cascade": n_levels * (certify["n0"] + audit["n_predict"]), "dual": 2 * audit["n_predict"]}
+        audit, n_levels = self.config["sound"]["audit"], self.plan.n_levels
+        search_steps = assumed_ass(n_levels) * self.config["search"]["m"]  # Algorithm 1 at every query of Insta-RS
+
+        def per_query(mode: str) -> float:
+            return audited_mode(mode).query_passes(self.config) + (search_steps if mode == "insta_rs" else 0)
+
         candidates = audit["n_neighbors"] * audit["n_line"] + audit["steps"]
         surrogate = audit["steps"] * 3 * n_levels * audit["n_noise"]  # forward and backward at every level
         examples = min(audit["n_examples"], self.splits.test)
-        passes = sum(examples * (2 * candidates * deployed.get(mode, audit["n_predict"]) + surrogate)
-                     for mode in audit["modes"])
+        passes = sum(examples * (2 * candidates * per_query(mode) + surrogate) for mode in audit["modes"])
         needs = [key for mode in audit["modes"] for key in self._made_by(certification_path(self.layout, model, mode))]
         return self._add(f"sound_audit:{model}", Work("sound_audit", model, self._arch(model), passes, int(first),
                                                       needs=(self._model(model), *needs)))

@@ -40,6 +40,10 @@ def _reads_nothing(layout: Layout, model: str) -> list[str]:
     return []
 
 
+def _one_prediction(config: dict) -> float:
+    return config["sound"]["audit"]["n_predict"]
+
+
 def _sound_certification(layout: Layout, model: str, mode: str) -> str:
     return layout.sound(model, mode)
 
@@ -52,13 +56,15 @@ def module_name(module: str) -> str:
 @dataclass(frozen=True)
 class AuditedMode:
     """How the audit checks a mode: the certification it checks ``(layout, model, mode)``, the constructor of
-    the classifier a user queries (function ``constructor`` of ``insta_rs.sound.<module>``), and the files that
-    constructor reads beyond the model and its collapse guard ``(layout, model)``."""
+    the classifier a user queries (function ``constructor`` of ``insta_rs.sound.<module>``), the files that
+    constructor reads beyond the model and its collapse guard ``(layout, model)``, and the forward passes of one
+    query of that classifier beyond a search, given the config (the cost of the audit: one PREDICT)."""
 
     certification: Callable[[Layout, str, str], str]
     module: str
     constructor: str
     reads: Callable[[Layout, str], list[str]] = _reads_nothing
+    query_passes: Callable[[dict], float] = _one_prediction
 
     def deployed(self) -> Callable:
         """The constructor, imported now (it needs torch and the data)."""
@@ -77,8 +83,8 @@ def _no_reading(sound: dict, n_levels: int) -> Reading | None:
 class SoundMode:
     """A sound mode: its label in companion rows, the definition its table rows carry, its module
     (``insta_rs.sound.<module>``), the results its certificate reads ``(layout, config, model) -> {name: path(s)}``,
-    its settings ``config -> dict`` (its protocol), the files its deployed classifier reads ``(layout, model)``,
-    the levels of the model's fixed-level certifications it reads and the reading
+    its settings ``config -> dict`` (its protocol), the files its deployed classifier reads ``(layout, model)``
+    and the forward passes of one query of it ``config -> float`` (:attr:`AuditedMode.query_passes`), the levels of the model's fixed-level certifications it reads and the reading
     (:class:`~insta_rs.certification.sequential.Reading`) it reads them at, given the ``sound`` config and
     ``n_levels``."""
 
@@ -88,12 +94,13 @@ class SoundMode:
     inputs: Callable[[Layout, dict, str], Inputs]
     settings: Callable[[dict], dict]
     deployed_reads: Callable[[Layout, str], list[str]] = _reads_nothing
+    query_passes: Callable[[dict], float] = _one_prediction
     levels_read: Callable[[dict, int], list[int]] = _no_levels
     reading: Callable[[dict, int], Reading | None] = _no_reading
 
     @property
     def audit(self) -> AuditedMode:
-        return AuditedMode(_sound_certification, self.module, "deployed", self.deployed_reads)
+        return AuditedMode(_sound_certification, self.module, "deployed", self.deployed_reads, self.query_passes)
 
     def certificate(self) -> Callable[[Inputs, dict, str], str]:
         """The module's ``certificate``, imported now."""
@@ -108,6 +115,8 @@ SOUND_MODES = {
         inputs=lambda layout, config, model: {"levels": layout.levels(model, config["noise"]["n_levels"]),
                                               "guard": layout.collapse_guard(model)},
         settings=lambda config: {"p0": config["sound"]["cascade"]["p0"]},
+        query_passes=lambda config: config["noise"]["n_levels"] * (config["certify"]["n0"]
+                                                                   + config["sound"]["audit"]["n_predict"]),
         levels_read=lambda sound, n_levels: list(range(1, n_levels + 1)),
         reading=lambda sound, n_levels: Reading(1 / (2 * n_levels), sound["cascade"]["p0"])),
     "semi_elastic": SoundMode(
@@ -128,6 +137,7 @@ SOUND_MODES = {
                                  "alpha_classifier": (1 - config["sound"]["dual"]["alpha_share"])
                                  * config["certify"]["alpha"]},
         deployed_reads=lambda layout, model: [layout.model_file(model, "selector.pt")],
+        query_passes=lambda config: 2 * config["sound"]["audit"]["n_predict"],  # the selector, then the classifier
         levels_read=lambda sound, n_levels: list(sound["dual"]["levels"]),
         reading=lambda sound, n_levels: Reading(1 - sound["dual"]["alpha_share"])),
 }
