@@ -81,12 +81,16 @@ def _no_reading(sound: dict, n_levels: int) -> Reading | None:
 
 @dataclass(frozen=True)
 class SoundMode:
-    """A sound mode: its label in companion rows, the definition its table rows carry, its module
-    (``insta_rs.sound.<module>``), the results its certificate reads ``(layout, config, model) -> {name: path(s)}``,
-    its settings ``config -> dict`` (its protocol), the files its deployed classifier reads ``(layout, model)``
-    and the forward passes of one query of it ``config -> float`` (:attr:`AuditedMode.query_passes`), the levels of the model's fixed-level certifications it reads and the reading
-    (:class:`~insta_rs.certification.sequential.Reading`) it reads them at, given the ``sound`` config and
-    ``n_levels``."""
+    """A sound mode.
+
+    ``label``, ``definition``  its companion rows' label and what their numbers guarantee
+    ``module``                 ``insta_rs.sound.<module>``, with its ``certificate`` and ``deployed``
+    ``inputs``                 ``(layout, config, model) -> {name: path or paths}``: the results its certificate reads
+    ``settings``               ``config -> dict``: what else its certificate depends on (its protocol)
+    ``deployed_reads``, ``query_passes``  for the audit (:class:`AuditedMode`'s ``reads`` and ``query_passes``)
+    ``levels_read``, ``reading``  ``(sound config, n_levels)``: the levels of the model's fixed-level certifications
+                               it reads, and the :class:`~insta_rs.certification.sequential.Reading` it reads them at
+    """
 
     label: str
     definition: str
