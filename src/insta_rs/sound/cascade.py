@@ -224,7 +224,7 @@ def cascade_predictor(smoother: Smoother, sigmas: np.ndarray, n0: int, n: int, a
     descending = np.sort(np.asarray(sigmas, dtype=float))[::-1]
     seeds = fresh_seeds(seed)
 
-    def deployed(x: torch.Tensor) -> np.ndarray:
+    def predict(x: torch.Tensor) -> np.ndarray:
         call_seed = next(seeds)
         idx = np.arange(len(x))
         top_class, nA, nB = [], [], []
@@ -241,7 +241,7 @@ def cascade_predictor(smoother: Smoother, sigmas: np.ndarray, n0: int, n: int, a
                                     alpha, np.stack(nB))
         return cascade_from_bounds(bounds, p0).predict
 
-    return deployed
+    return predict
 
 
 def deployed(job: AuditJob) -> DeployedPredict:

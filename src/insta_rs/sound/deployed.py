@@ -68,14 +68,14 @@ def insta_rs_predictor(smoother: Smoother, sigma0: float, n_levels: int, search_
     seeds = fresh_seeds(seed)
     starts = [tuple(start) for start in search_cfg["starts"]]
 
-    def deployed(x: torch.Tensor) -> np.ndarray:
+    def predict(x: torch.Tensor) -> np.ndarray:
         call_seed, idx = next(seeds), np.arange(len(x))
         criterion = search.instance_criterion(smoother, x, idx, sigma0, n_levels,
                                               search.RadiusEstimate(search_cfg["m"], p_max, call_seed))
         level = search.fgss(criterion, len(x), n_levels, starts).level
         return smoother.predict(x, sigmas[level - 1], idx, n, alpha, call_seed)
 
-    return deployed
+    return predict
 
 
 def insta_rs(job: AuditJob) -> DeployedPredict:

@@ -213,14 +213,14 @@ def dual_predictor(classifier: Smoother, selector: SmoothedSelector, sigmas: np.
     sigmas = np.asarray(sigmas, dtype=float)
     seeds, selector_seeds = fresh_seeds(seed), fresh_seeds(selector.seed)
 
-    def deployed(x: torch.Tensor) -> np.ndarray:
+    def predict(x: torch.Tensor) -> np.ndarray:
         idx = np.arange(len(x))
         choice = selector.smoother.predict(x, np.full(len(x), selector.sigma), idx, n, selector.alpha,
                                            next(selector_seeds))
         answer = classifier.predict(x, sigmas[np.maximum(choice, 0)], idx, n, alpha_cls, next(seeds))
         return np.where(choice != ABSTAIN, answer, ABSTAIN)
 
-    return deployed
+    return predict
 
 
 def deployed(job: AuditJob) -> DeployedPredict:

@@ -148,12 +148,12 @@ def semi_elastic_predictor(smoother: Smoother, train_x: torch.Tensor, meta: dict
     sigma_b, m and the collapse guard's sigma_max), PREDICT at that sigma."""
     seeds = fresh_seeds(seed)
 
-    def deployed(x: torch.Tensor) -> np.ndarray:
+    def predict(x: torch.Tensor) -> np.ndarray:
         sigma = knn_sigma(knn_distance(x, train_x, meta["k"]), meta["sigma_b"], meta["r"], meta["m"],
                           meta.get("sigma_max"))
         return smoother.predict(x, sigma, np.arange(len(x)), n, alpha, next(seeds))
 
-    return deployed
+    return predict
 
 
 def deployed(job: AuditJob) -> DeployedPredict:
