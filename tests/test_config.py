@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_workflow import defined_rules
 
 from insta_rs.data.datasets import DATASETS
 from insta_rs.models.architectures import ARCHS, INPUT_LAYER_KINDS
@@ -173,27 +174,15 @@ def test_cifar10_root_with_class_folders_points_to_imagefolder(tmp_path):
     assert missing_local_files(config) == []
 
 
-def workflow_rules() -> dict[str, str]:
-    """``{rule name: its text}`` for every rule of workflow/rules/*.smk (``use rule ... as name`` included)."""
-    rules = {}
-    for path in (ROOT / "workflow" / "rules").glob("*.smk"):
-        text = path.read_text()
-        starts = [(match.start(), match.group(1) or match.group(2))
-                  for match in re.finditer(r"^ *(?:rule (\w+):|use rule \w+ as (\w+) with:)", text, re.M)]
-        for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")]):
-            rules[name] = text[start:end]
-    return rules
-
-
-def test_slurm_profile_names_real_rules_and_covers_every_gpu_rule():
+def test_slurm_profile_names_real_rules_and_covers_every_gpu_rule(tmp_path):
     profile = yaml.safe_load((ROOT / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
-    rules = workflow_rules()
+    rules = defined_rules(tmp_path)
+    assert {"certify_levels", "merge_levels", "certify_selector", "train_fixed_sigma", "all"} <= set(rules)
     assert set(profile["set-resources"]) <= set(rules)
-    parents = {name: re.match(r" *use rule (\w+) as", text) for name, text in rules.items()}
-    gpu_rules = {name for name, text in rules.items()
-                 if "gpu=GPUS" in text or (parents[name] and "gpu=GPUS" in rules[parents[name].group(1)])}
-    local = {name for name, text in rules.items() if "localrule: True" in text}  # they run where Snakemake runs
-    assert local and gpu_rules - local <= set(profile["set-resources"])
+    gpu_rules = {name for name, rule in rules.items() if rule["gpu"]}
+    local = {name for name, rule in rules.items() if rule["local"]}  # they run where Snakemake runs
+    assert {"certify_levels", "search_instance", "train_fixed_sigma"} <= gpu_rules and "merge_levels" in local
+    assert gpu_rules - local <= set(profile["set-resources"])
 
 
 def test_profiles_rerun_only_on_what_is_computed():

@@ -5,6 +5,7 @@ fixture of conftest.py); tests that change files or results work on copies of it
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from insta_rs.runtime.gpu_slots import SIMULATE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -91,3 +94,25 @@ def overlay_file(directory: Path, change: dict) -> Path:
     path = directory / "overlay.yaml"
     path.write_text(yaml.safe_dump(change))
     return path
+
+
+# Included by a Snakefile beside a copy of ours: prints each rule's name, whether it asks for a GPU, whether it is local.
+RULES_PROBE = """include: "Snakefile"
+
+for defined in workflow.rules:
+    print("rule", defined.name, "gpu" in defined.resources.keys(), defined.name in workflow._localrules)
+"""
+
+
+def defined_rules(destination: Path) -> dict[str, dict[str, bool]]:
+    """Every rule as Snakemake defines it (those the rule files make in loops included), one GPU simulated:
+    ``{name: {"gpu": asks for a GPU, "local": a localrule}}``."""
+    copy = destination / "insta-rs"
+    shutil.copytree(REPO, copy, symlinks=True, ignore=COPY_IGNORE)
+    (copy / "rules_probe.smk").write_text(RULES_PROBE)
+    command = [str(SNAKEMAKE), "--snakefile", "rules_probe.smk", "--list-rules", "--configfile", str(TINY_CONFIG)]
+    process = subprocess.run(command, cwd=copy, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, SIMULATE_ENV: "1"})
+    assert process.returncode == 0, process.stderr[-3000:]
+    rules = re.findall(r"^rule (\w+) (True|False) (True|False)$", process.stdout, flags=re.MULTILINE)
+    return {name: {"gpu": gpu == "True", "local": local == "True"} for name, gpu, local in rules}

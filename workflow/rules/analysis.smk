@@ -12,10 +12,12 @@ rule table:
             ext: report_item(LAYOUT.table("{table}", ext), "table", "Tables", "{table}", table="{table}")
             for ext in ("md", "tex", "tsv")
         },
-    log:
-        LAYOUT.log("tables", "{table}.log"),
     wildcard_constraints:
         table=one_of(PLAN.table_names()),
+    log:
+        LAYOUT.log("tables", "{table}.log"),
+    benchmark:
+        LAYOUT.benchmark("tables", "{table}.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     params:
@@ -34,10 +36,12 @@ rule figure:
             ext: report_item(LAYOUT.figure("{figure}", ext), "figure", "Figures", figure="{figure}")
             for ext in ("png", "pdf")
         },
-    log:
-        LAYOUT.log("figures", "{figure}.log"),
     wildcard_constraints:
         figure=one_of(list(config["figures"])),
+    log:
+        LAYOUT.log("figures", "{figure}.log"),
+    benchmark:
+        LAYOUT.benchmark("figures", "{figure}.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     params:

@@ -3,17 +3,18 @@
 Result paths come from ``LAYOUT``, what a run makes and reads from ``PLAN``, every rule's ``params`` (what its
 result depends on, never how) from ``PROTOCOLS.params(<rule>)``."""
 
-from insta_rs.layout import protocol_key
 from insta_rs.runtime import gpu_slots
 from insta_rs.runtime.device import device_kind
-from insta_rs.search.registry import SEARCH_METHODS
 from insta_rs.workflow import code_deps
 from insta_rs.workflow.plan import one_of
 from insta_rs.workflow.protocols import Protocols
+from insta_rs.workflow.sharding import certifications, sharded_steps
 
 PROTOCOLS = Protocols.of_config(config, SCHEMA)
 LAYOUT, PLAN = PROTOCOLS.layout, PROTOCOLS.plan
-LEVELS = PLAN.all_levels
+SHARDED = sharded_steps(PROTOCOLS)
+CERTIFICATIONS = certifications(SHARDED)
+# Each job runs one thread (Snakemake's default): tiny CPU models run best one job per core, and profiles raise it.
 # GPU rules ask for one GPU when the device is cuda (or GPUs are simulated for tests); each job claims its own.
 GPUS = int(device_kind(config["device"]) == "cuda" or gpu_slots.simulated_count() > 0)
 FORMATS = {"md": "Markdown", "tex": "LaTeX", "tsv": "TSV", "png": "PNG", "pdf": "PDF"}
@@ -34,16 +35,9 @@ def stage1_of(name):
     return lambda wildcards: LAYOUT.model_file(PLAN.stage1_source(wildcards.model), name)
 
 
-def sharded(final, protocol):
-    """A sharded job's temporary share of ``final``, below a key of its ``protocol``; a ``merge_*`` job makes
-    ``final`` from the shards (one shard too), so the shard count re-runs nothing."""
-    return temp(LAYOUT.shard(final, protocol_key(protocol)))
-
-
-def shards_of(finals, protocol):
-    """Input function: the shard files (under ``protocol``) of the results ``finals(wildcards)``, in turn."""
-    key = protocol_key(protocol)
-    return lambda wildcards: [path for final in finals(wildcards) for path in gather.shard(LAYOUT.shard(final, key))]
+def shards_of(step):
+    """Input function: the shard files of the results of ``step``'s merge job, in turn."""
+    return lambda wildcards: [path for shard in step.shards_of(wildcards) for path in gather.shard(shard)]
 
 
 def report_item(path, caption, category, subcategory=None, **labels):

@@ -6,13 +6,15 @@ rule cost:
     input:
         code=package_code("cost.py"),
         reference=package_data("cost/reference.yaml"),
-    log:
-        LAYOUT.log("cost.log"),
     localrule: True
-    conda:
-        "../../envs/insta-rs.yaml"
     resources:
         gpu=GPUS,
+    log:
+        LAYOUT.log("cost.log"),
+    benchmark:
+        LAYOUT.benchmark("cost.tsv")
+    conda:
+        "../../envs/insta-rs.yaml"
     params:
         **PROTOCOLS.compute,
     script:

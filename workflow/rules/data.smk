@@ -7,10 +7,12 @@ rule prepare_data:
         code=package_code("prepare_data.py"),
     output:
         flag=LAYOUT.data_flag(),
-    log:
-        LAYOUT.log("data", "prepare_data.log"),
     retries: 2 if config["dataset"].get("download") else 0
     localrule: True
+    log:
+        LAYOUT.log("data", "prepare_data.log"),
+    benchmark:
+        LAYOUT.benchmark("data", "prepare_data.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     params:

@@ -5,12 +5,14 @@ rule fetch_pretrained:
     """Download archive ``{source}``, checked against its size and sha256 (no code inputs: never download again)."""
     output:
         archive="resources/pretrained/{source}/archive",
-    log:
-        LAYOUT.log("pretrained", "fetch_{source}.log"),
     wildcard_constraints:
         source=r"[A-Za-z0-9_]+",
     retries: 2
     localrule: True
+    log:
+        LAYOUT.log("pretrained", "fetch_{source}.log"),
+    benchmark:
+        LAYOUT.benchmark("pretrained", "fetch_{source}.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     script:
@@ -25,10 +27,12 @@ rule import_pretrained:
         code=package_code("import_pretrained.py"),
     output:
         model=LAYOUT.checkpoint("{model}"),
-    log:
-        LAYOUT.log("models", "{model}", "import.log"),
     wildcard_constraints:
         model=one_of(PLAN.models_with("pretrained")),
+    log:
+        LAYOUT.log("models", "{model}", "import.log"),
+    benchmark:
+        LAYOUT.benchmark("models", "{model}", "import.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     params:

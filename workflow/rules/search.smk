@@ -1,5 +1,8 @@
 """Noise-level search per test example (insta_rs.search.registry), sharded; Algorithm 3 on a whole split."""
 
+# Its shards, logs and merge: insta_rs.workflow.sharding.
+INSTANCE_SEARCH = SHARDED["search_instance"]
+
 
 rule search_instance:
     """Choose each test example's level by FGSS or grid search on the approximate radius (Eq. 4)."""
@@ -8,18 +11,17 @@ rule search_instance:
         data=LAYOUT.data_flag(),
         code=package_code("search_instance.py"),
     output:
-        tsv=sharded(LAYOUT.search("{model}", "{method}"), PROTOCOLS.search),
-    log:
-        LAYOUT.log("search", "{model}", "{method}", "{scatteritem}.log"),
-    benchmark:
-        LAYOUT.benchmark("search", "{model}", "{method}", "{scatteritem}.tsv")
+        tsv=temp(INSTANCE_SEARCH.shards),
     wildcard_constraints:
-        method=one_of(SEARCH_METHODS),
-    conda:
-        "../../envs/insta-rs.yaml"
-    threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
+        **INSTANCE_SEARCH.wildcards,
     resources:
         gpu=GPUS,
+    log:
+        INSTANCE_SEARCH.log,
+    benchmark:
+        INSTANCE_SEARCH.benchmark
+    conda:
+        "../../envs/insta-rs.yaml"
     params:
         **PROTOCOLS.params("search_instance"),
     script:
@@ -35,17 +37,16 @@ rule search_uniform:
         code=package_code("search_uniform.py"),
     output:
         tsv=LAYOUT.uniform("{model}", "{split}"),
+    wildcard_constraints:
+        split=r"test|validation",
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("search", "{model}", "uniform_{split}.log"),
     benchmark:
         LAYOUT.benchmark("search", "{model}", "uniform_{split}.tsv")
-    wildcard_constraints:
-        split=r"test|validation",
     conda:
         "../../envs/insta-rs.yaml"
-    threads: 1  # tiny CPU models run best one thread per job, jobs side by side; profiles raise it
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("search_uniform"),
     script:

@@ -12,10 +12,12 @@ rule sound_certificate:
         code=lambda wildcards: package_code("sound_certificate.py", [module_name(SOUND_MODES[wildcards.mode].module)]),
     output:
         tsv=sound_report(LAYOUT.sound("{model}", "{mode}")),
-    log:
-        LAYOUT.log("sound", "{model}", "{mode}.log"),
     wildcard_constraints:
         mode=one_of(SOUND_MODES),
+    log:
+        LAYOUT.log("sound", "{model}", "{mode}.log"),
+    benchmark:
+        LAYOUT.benchmark("sound", "{model}", "{mode}.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     params:
@@ -39,7 +41,6 @@ rule sound_knn_sigma:
         LAYOUT.benchmark("sound", "{model}", "knn_sigma.tsv")
     conda:
         "../../envs/insta-rs.yaml"
-    threads: 1  # measured: these jobs keep less than one core busy
     params:
         **PROTOCOLS.params("sound_knn_sigma"),
     script:
@@ -54,6 +55,8 @@ rule sound_falsify:
         md=report_item(LAYOUT.table("falsification", "md"), "falsification", "Tables", "falsification"),
     log:
         LAYOUT.log("sound", "falsification.log"),
+    benchmark:
+        LAYOUT.benchmark("sound", "falsification.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     params:
@@ -71,15 +74,14 @@ rule sound_audit:
         tsv=LAYOUT.table("audit", "tsv"),
         md=report_item(LAYOUT.table("audit", "md"), "audit", "Tables", "audit"),
         details=LAYOUT.table("audit_examples", "tsv"),
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("sound", "audit.log"),
     benchmark:
         LAYOUT.benchmark("sound", "audit.tsv")
     conda:
         "../../envs/insta-rs.yaml"
-    threads: 1  # measured: these jobs keep less than one core busy
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("sound_audit"),
     script:
@@ -95,16 +97,16 @@ rule dual_labels:
         code=package_code("dual_labels.py"),
     output:
         labels=LAYOUT.model_file("{model}", "selector_labels.tsv"),
+    wildcard_constraints:
+        model=one_of(PLAN.dual_models()),
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("sound", "{model}", "dual_labels.log"),
     benchmark:
         LAYOUT.benchmark("sound", "{model}", "dual_labels.tsv")
-    wildcard_constraints:
-        model=one_of(PLAN.dual_models()),
     conda:
         "../../envs/insta-rs.yaml"
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("dual_labels"),
     script:
@@ -120,35 +122,17 @@ rule dual_selector:
     output:
         model=LAYOUT.model_file("{model}", "selector.pt"),
         history=LAYOUT.model_file("{model}", "selector_history.tsv"),
+    wildcard_constraints:
+        model=one_of(PLAN.dual_models()),
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("sound", "{model}", "dual_selector.log"),
     benchmark:
         LAYOUT.benchmark("sound", "{model}", "dual_selector.tsv")
-    wildcard_constraints:
-        model=one_of(PLAN.dual_models()),
     conda:
         "../../envs/insta-rs.yaml"
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("dual_selector"),
     script:
         "../../scripts/train_selector.py"
-
-
-use rule certify_assigned as certify_selector with:
-    """Dual RS: CERTIFY the smoothed selector (sigma_sel, its share of alpha, its seed); radius R_sel."""
-    input:
-        model=LAYOUT.model_file("{model}", "selector.pt"),
-        data=LAYOUT.data_flag(),
-        code=package_code("certify.py"),
-    output:
-        tsv=sharded(LAYOUT.selector_certification("{model}"), PROTOCOLS.selector_certify),
-    log:
-        LAYOUT.log("certify", "{model}", "selector", "{scatteritem}.log"),
-    benchmark:
-        LAYOUT.benchmark("certify", "{model}", "selector", "{scatteritem}.tsv")
-    wildcard_constraints:
-        model=one_of(PLAN.dual_models()),
-    params:
-        **PROTOCOLS.params("certify_selector"),

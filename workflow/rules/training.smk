@@ -10,16 +10,16 @@ rule train_fixed_sigma:
     output:
         model=LAYOUT.checkpoint("{model}"),
         history=LAYOUT.model_file("{model}", "history.tsv"),
+    wildcard_constraints:
+        model=one_of(PLAN.fixed_sigma_models()),
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("models", "{model}", "train.log"),
     benchmark:
         LAYOUT.benchmark("models", "{model}", "train.tsv")
-    wildcard_constraints:
-        model=one_of(PLAN.fixed_sigma_models()),
     conda:
         "../../envs/insta-rs.yaml"
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("train_fixed_sigma"),
     script:
@@ -36,16 +36,16 @@ rule insta_stage1:
         history=LAYOUT.model_file("{model}", "stage1_history.tsv"),
         levels=directory(LAYOUT.training_levels("{model}")),
         timing=LAYOUT.model_file("{model}", "sigma_assignment.json"),
+    wildcard_constraints:
+        model=one_of(PLAN.trained_by("insta_stage1")),
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("models", "{model}", "stage1.log"),
     benchmark:
         LAYOUT.benchmark("models", "{model}", "stage1.tsv")
-    wildcard_constraints:
-        model=one_of(PLAN.trained_by("insta_stage1")),
     conda:
         "../../envs/insta-rs.yaml"
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("insta_stage1"),
     script:
@@ -72,16 +72,16 @@ rule pfat_assign:
     output:
         levels=LAYOUT.model_file("{model}", "assigned_levels.tsv"),
         timing=LAYOUT.model_file("{model}", "sigma_assignment.json"),
+    wildcard_constraints:
+        model=one_of(PLAN.trained_by("pfat_assign")),
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("models", "{model}", "assign.log"),
     benchmark:
         LAYOUT.benchmark("models", "{model}", "assign.tsv")
-    wildcard_constraints:
-        model=one_of(PLAN.trained_by("pfat_assign")),
     conda:
         "../../envs/insta-rs.yaml"
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("pfat_assign"),
     script:
@@ -97,16 +97,16 @@ rule insta_stage2:
     output:
         model=LAYOUT.checkpoint("{model}"),
         history=LAYOUT.model_file("{model}", "stage2_history.tsv"),
+    wildcard_constraints:
+        model=one_of(PLAN.trained_by("insta_stage2")),
+    resources:
+        gpu=GPUS,
     log:
         LAYOUT.log("models", "{model}", "stage2.log"),
     benchmark:
         LAYOUT.benchmark("models", "{model}", "stage2.tsv")
-    wildcard_constraints:
-        model=one_of(PLAN.trained_by("insta_stage2")),
     conda:
         "../../envs/insta-rs.yaml"
-    resources:
-        gpu=GPUS,
     params:
         **PROTOCOLS.params("insta_stage2"),
     script:
@@ -131,10 +131,12 @@ rule export_stage1:
         code=package_code("train_export_stage1.py"),
     output:
         model=LAYOUT.checkpoint("{model}"),
-    log:
-        LAYOUT.log("models", "{model}", "export.log"),
     wildcard_constraints:
         model=one_of(PLAN.stage1_only_models()),
+    log:
+        LAYOUT.log("models", "{model}", "export.log"),
+    benchmark:
+        LAYOUT.benchmark("models", "{model}", "export.tsv")
     conda:
         "../../envs/insta-rs.yaml"
     script:

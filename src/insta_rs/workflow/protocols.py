@@ -22,6 +22,7 @@ from insta_rs.sound.modes import SOUND_MODES
 from insta_rs.training.two_stage import TWO_STAGE_METHODS
 from insta_rs.workflow.config_check import SCHEMA
 from insta_rs.workflow.plan import Plan
+from insta_rs.workflow.sharding import MERGES
 
 Wildcards = Mapping[str, str]  # a job's wildcards: Snakemake's (``wildcards["model"]`` works) or a dict
 
@@ -143,7 +144,7 @@ class Protocols:
         certify_level = {**certify_levels, "levels": lambda wildcards: [int(wildcards["level"])]}
         certify_validation = {"levels": levels, "readings": [], "split": "validation", **self.validation_certify}
         stage2 = {"model": self.model_training("stage2"), **self.training_levels}
-        return {
+        rules = {
             "prepare_data": {"dataset": self.split_dataset["validation"]},
             "import_pretrained": {"entry": self.published_entry, "num_classes": config["dataset"]["num_classes"]},
             "train_fixed_sigma": {"model": self.model_training(), **self.training},
@@ -159,10 +160,6 @@ class Protocols:
             "certify_selector": self.selector_certify,
             "collapse_guard": {"guard": config["analysis"]["collapse_guard"], "n_levels": noise["n_levels"],
                                "num_classes": config["dataset"]["num_classes"]},
-            # a merge tracks what the jobs it merges track, as one param (``use rule`` merges params key by key)
-            "merge_levels": _merged(certify_levels), "merge_level": _merged(certify_level),
-            "merge_validation": _merged(certify_validation), "merge_assigned": _merged(self.certify),
-            "merge_search": _merged(self.search), "merge_selector": _merged(self.selector_certify),
             "sound_certificate": {"settings": lambda wildcards: SOUND_MODES[wildcards["mode"]].settings(config)},
             "sound_knn_sigma": {"dataset": self.split_dataset["test"], "semi_elastic": sound["semi_elastic"],
                                 "noise": noise},
@@ -178,6 +175,8 @@ class Protocols:
             "figure": {"figure": lambda wildcards: config["figures"][wildcards["figure"]],
                        "kind": lambda wildcards: plan.figure_kind(wildcards["figure"]), "noise": noise},
         }
+        # a merge tracks what the jobs it merges track, as one param
+        return rules | {merge: _merged(rules[sharded]) for sharded, merge in MERGES.items()}
 
     def params(self, rule: str) -> dict:
         """The ``params`` of ``rule`` for its rule file, in canonical form (values, or functions of wildcards)."""
@@ -262,7 +261,5 @@ def _merged(params: Mapping[str, object]) -> dict:
 _PRODUCERS = {"data_flag": "prepare_data", "validation_level": "merge_validation",
               "selector_certification": "merge_selector", "assigned": "merge_assigned", "search": "merge_search",
               "uniform": "search_uniform", "knn_meta": "sound_knn_sigma", "collapse_guard": "collapse_guard"}
-# The sharded job whose results each merge merges.
-_MERGED = {"merge_levels": "certify_levels", "merge_level": "certify_level",
-           "merge_validation": "certify_validation", "merge_assigned": "certify_assigned",
-           "merge_search": "search_instance", "merge_selector": "certify_selector"}
+# The sharded rule whose shards each merge merges.
+_MERGED = {merge: sharded for sharded, merge in MERGES.items()}
