@@ -1,4 +1,24 @@
-"""Tables (insta_rs.report.table_kinds) and figures (insta_rs.report.figures); what each reads: PLAN."""
+"""Analysis (config ``analysis``): the collapse guard (insta_rs.collapse), read by the project's own sigma choices;
+tables (insta_rs.report.table_kinds) and figures (insta_rs.report.figures), what each reads: PLAN."""
+
+
+rule collapse_guard:
+    """The levels whose certified validation predictions collapse onto few classes (insta_rs.collapse)."""
+    input:
+        levels=lambda wildcards: PLAN.collapse_guard_inputs(wildcards.model),
+        code=package_code("collapse_guard.py"),
+    output:
+        tsv=LAYOUT.collapse_guard("{model}"),
+    log:
+        LAYOUT.log("certify", "{model}", "collapse_guard.log"),
+    benchmark:
+        LAYOUT.benchmark("certify", "{model}", "collapse_guard.tsv")
+    conda:
+        "../../envs/insta-rs.yaml"
+    params:
+        **PROTOCOLS.params("collapse_guard"),
+    script:
+        "../../scripts/collapse_guard.py"
 
 
 rule table:

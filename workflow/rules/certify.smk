@@ -1,6 +1,6 @@
 """Certification (Cohen et al. CERTIFY), sharded over ``certify.shards`` jobs, each resuming where an interrupted
 run stopped (merged in shards.smk): the test subset at each level or at each example's searched sigma, the validation
-split's levels, Dual RS's selector; then the collapse guard."""
+split's levels, Dual RS's selector."""
 
 # One rule per certification of insta_rs.workflow.sharding (certify_levels, certify_level, certify_validation,
 # certify_assigned, certify_selector): its entry names what the jobs read and write; one script runs them all.
@@ -29,22 +29,3 @@ for certification in CERTIFICATIONS:
             **PROTOCOLS.params(certification.rule),
         script:
             "../../scripts/certify.py"
-
-
-rule collapse_guard:
-    """The levels whose certified validation predictions collapse onto few classes (insta_rs.collapse)."""
-    input:
-        levels=lambda wildcards: PLAN.collapse_guard_inputs(wildcards.model),
-        code=package_code("collapse_guard.py"),
-    output:
-        tsv=LAYOUT.collapse_guard("{model}"),
-    log:
-        LAYOUT.log("certify", "{model}", "collapse_guard.log"),
-    benchmark:
-        LAYOUT.benchmark("certify", "{model}", "collapse_guard.tsv")
-    conda:
-        "../../envs/insta-rs.yaml"
-    params:
-        **PROTOCOLS.params("collapse_guard"),
-    script:
-        "../../scripts/collapse_guard.py"
