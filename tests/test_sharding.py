@@ -65,7 +65,7 @@ def test_what_a_job_writes_is_attributed_to_its_rule_and_what_a_merge_writes_to_
             assert protocols.of(filled(shard, wildcards)) == protocols.of(filled(result, wildcards)) \
                 == protocols.job(rule, wildcards)
         # the merge job reads every shard of every result of the job with the same wildcards, in order
-        assert step.shards_of(wildcards) == [filled(shard, wildcards, "{scatteritem}") for shard in shards]
+        assert step.shard_patterns(wildcards) == [filled(shard, wildcards, "{scatteritem}") for shard in shards]
 
 
 def test_each_step_logs_to_a_folder_of_its_own_and_its_wildcards_are_constrained(demo):
@@ -92,3 +92,23 @@ def test_a_level_is_certified_by_exactly_one_rule_whatever_the_plan():
         models = list(protocols.config["models"])
         assert not any(swept.fullmatch(model) and one.fullmatch(model) for model in models)
         assert any(one.fullmatch(model) for model in models) == single
+
+
+@pytest.mark.parametrize(("key", "moved"), [
+    (("certify", "seed"), {"certify_levels", "certify_level", "certify_assigned"}),
+    (("certify", "validation_seed"), {"certify_validation"}),
+    (("sound", "dual", "seed"), {"certify_selector"}),
+    (("certify", "batch_size"), set()),  # how, not what: no shard moves
+    (("certify", "shards"), set()),
+])
+def test_a_step_writes_its_shards_under_a_key_of_what_it_computes(key, moved):
+    """Shards computed under another protocol never mix with the current ones: a change to what a step computes
+    moves its shards (and no other step's); a change to how leaves them all in place."""
+    config = check_config(load_yaml(ROOT / "config.yaml"), SCHEMA, local_files=False)  # defaults filled in
+    before = sharded_steps(Protocols.of_config(copy.deepcopy(config), SCHEMA))
+    section = config
+    for name in key[:-1]:
+        section = section[name]
+    section[key[-1]] = section[key[-1]] + 10  # seeds stay distinct
+    after = sharded_steps(Protocols.of_config(check_config(config, SCHEMA, local_files=False), SCHEMA))
+    assert {rule for rule in before if before[rule].shards != after[rule].shards} == moved

@@ -35,9 +35,9 @@ def stage1_of(name):
     return lambda wildcards: LAYOUT.model_file(PLAN.stage1_source(wildcards.model), name)
 
 
-def shards_of(step):
-    """Input function: the shard files of the results of ``step``'s merge job, in turn."""
-    return lambda wildcards: [path for shard in step.shards_of(wildcards) for path in gather.shard(shard)]
+def merged_shards(step):
+    """Input function: the shard files a merge job of ``step`` merges, in turn (all shards of each result)."""
+    return lambda wildcards: [path for shard in step.shard_patterns(wildcards) for path in gather.shard(shard)]
 
 
 def report_item(path, caption, category, subcategory=None, **labels):

@@ -12,7 +12,7 @@ for step in SHARDED.values():
         name:
             step.merge
         input:
-            shards=shards_of(step),
+            shards=merged_shards(step),
         output:
             tsv=step.results,
         wildcard_constraints:

@@ -53,11 +53,10 @@ class ShardedStep:
             return self.layout.shard(self.results, key)
         return [self.layout.shard(result, key) for result in self.results]
 
-    def shards_of(self, wildcards: Mapping[str, str]) -> list[str]:
-        """The shard patterns (``{scatteritem}`` left in) of the results of the merge job with ``wildcards``."""
-        key = protocol_key(self.protocol)
-        patterns = [self.results] if isinstance(self.results, str) else self.results
-        return [self.layout.shard(pattern.format(**wildcards), key) for pattern in patterns]
+    def shard_patterns(self, wildcards: Mapping[str, str]) -> list[str]:
+        """The shards (``{scatteritem}`` left in) of the results of the merge job with ``wildcards``."""
+        shards = [self.shards] if isinstance(self.shards, str) else self.shards
+        return [shard.format(**wildcards, scatteritem="{scatteritem}") for shard in shards]
 
     @property
     def log(self) -> str:
