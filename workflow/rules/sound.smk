@@ -1,6 +1,6 @@
 """Sound certificates (config ``sound``): every mode's certificate in one rule (insta_rs.sound.modes), what modes read
-beyond the level certifications (the kNN sigma; Dual RS's selector: its labels, training and certification), the exact
-counterexample, the audit."""
+beyond the level certifications (the kNN sigma; Dual RS's selector: its labels and training, certified in
+certify.smk), the exact counterexample, the audit."""
 
 from insta_rs.sound.modes import SOUND_MODES, audited_modules, module_name
 
