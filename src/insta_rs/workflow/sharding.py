@@ -10,6 +10,7 @@ One :class:`ShardedStep` entry per sharded rule; the rule files make every certi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Mapping
 
 from insta_rs.layout import Layout, protocol_key
@@ -45,9 +46,10 @@ class ShardedStep:
         """The rule that merges this step's shards."""
         return MERGES[self.rule]
 
-    @property
+    @cached_property
     def shards(self) -> str | list[str]:
-        """What a job writes: the shard ``{scatteritem}`` of each of ``results``, shaped like ``results``."""
+        """What a job writes: the shard ``{scatteritem}`` of each of ``results``, shaped like ``results`` (hashed
+        once: every merge job's input function reads it)."""
         key = protocol_key(self.protocol)
         if isinstance(self.results, str):
             return self.layout.shard(self.results, key)
